@@ -1,0 +1,92 @@
+// Unit: the pure /proc parsers, including command names made to fool a naive split.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ProcParseError, parseCmdline, parseEnviron, parseIo, parseStat, parseStatus, parseUptimeMs } from "../../src/proc/parse.js";
+import { statLine } from "./fakeproc.js";
+
+describe("parseStat", () => {
+  it("reads a real-looking line", () => {
+    const s = parseStat("4242 (node) S 17 4242 17 0 -1 4194560 1 2 3 4 55 66 0 0 20 0 11 0 987654 100000 2000 18446744073709551615\n");
+    assert.deepEqual(s, { pid: 4242, comm: "node", state: "S", ppid: 17, pgid: 4242, utimeTicks: 55, stimeTicks: 66, startTicks: 987654 });
+  });
+
+  const tricky: [string, string][] = [
+    ["spaces", "my server"],
+    ["close paren then fields", "x) S 1 1 1 0"],
+    ["nested parens", "((a)) (b)"],
+    ["newline", "a\nb"],
+    ["empty", ""],
+    ["only parens", ")))((("],
+  ];
+  for (const [what, comm] of tricky) {
+    it(`keeps ppid and start ticks right when comm has ${what}`, () => {
+      const s = parseStat(statLine({ pid: 77, ppid: 5, comm, startTicks: 31337, utime: 9, stime: 8 }));
+      assert.equal(s.comm, comm);
+      assert.equal(s.ppid, 5);
+      assert.equal(s.startTicks, 31337);
+      assert.equal(s.utimeTicks, 9);
+      assert.equal(s.stimeTicks, 8);
+    });
+  }
+
+  it("the naive split it replaces would have been wrong (negative control)", () => {
+    const line = statLine({ pid: 77, ppid: 5, comm: "x) S 1 1 1 0", startTicks: 31337 });
+    const naivePpid = Number(line.split(" ")[3]);
+    assert.notEqual(naivePpid, 5);
+    assert.equal(parseStat(line).ppid, 5);
+  });
+
+  for (const bad of ["", "garbage", "12 (x) S 1 2", "12 (x) 7 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20", "x (y) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5"]) {
+    it(`throws a typed error for ${JSON.stringify(bad.slice(0, 20))}`, () => {
+      assert.throws(() => parseStat(bad), ProcParseError);
+    });
+  }
+});
+
+describe("parseCmdline", () => {
+  it("splits on NUL and drops the trailing one", () => {
+    assert.deepEqual(parseCmdline(Buffer.from("uv\0run\0mcp-server-fetch\0")), ["uv", "run", "mcp-server-fetch"]);
+  });
+  it("keeps empty arguments in the middle", () => {
+    assert.deepEqual(parseCmdline(Buffer.from("a\0\0b\0")), ["a", "", "b"]);
+  });
+  it("reads a retitled process without a trailing NUL", () => {
+    assert.deepEqual(parseCmdline(Buffer.from("openclaw-gateway")), ["openclaw-gateway"]);
+  });
+  it("is empty for a kernel thread", () => {
+    assert.deepEqual(parseCmdline(Buffer.alloc(0)), []);
+  });
+  it("turns invalid UTF-8 into replacement characters, not an exception", () => {
+    assert.deepEqual(parseCmdline(Buffer.from([0x61, 0xff, 0xfe, 0x00])), ["a\ufffd\ufffd"]);
+  });
+});
+
+describe("parseStatus", () => {
+  it("reads uid and VmRSS in bytes", () => {
+    assert.deepEqual(parseStatus("Name:\tnode\nUid:\t1000\t1000\t1000\t1000\nVmRSS:\t   10240 kB\n"), { uid: 1000, rssBytes: 10240 * 1024 });
+  });
+  it("has no RSS for a kernel thread", () => {
+    assert.deepEqual(parseStatus("Name:\tkthreadd\nUid:\t0\t0\t0\t0\n"), { uid: 0, rssBytes: null });
+  });
+  it("throws a typed error without a Uid line", () => {
+    assert.throws(() => parseStatus("Name:\tx\n"), ProcParseError);
+  });
+});
+
+describe("parseIo / parseEnviron / parseUptimeMs", () => {
+  it("reads the four counters", () => {
+    assert.deepEqual(parseIo("rchar: 1\nwchar: 2\nsyscr: 3\nsyscw: 4\nread_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0\n"), { rchar: 1, wchar: 2, syscr: 3, syscw: 4 });
+    assert.throws(() => parseIo("rchar: 1\n"), ProcParseError);
+  });
+  it("reads environ, first value wins, '=' inside values kept", () => {
+    const env = parseEnviron(Buffer.from("A=1\0B=x=y\0A=2\0NOEQ\0"));
+    assert.equal(env.get("A"), "1");
+    assert.equal(env.get("B"), "x=y");
+    assert.equal(env.get("NOEQ"), "");
+  });
+  it("reads uptime to the hundredth", () => {
+    assert.equal(parseUptimeMs("6791.42 13000.01\n"), 6_791_420);
+    assert.equal(parseUptimeMs("5.5 1.0\n"), 5_500);
+    assert.throws(() => parseUptimeMs("soon"), ProcParseError);
+  });
+});
