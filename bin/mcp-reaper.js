@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+// Entry point: a tiny shim over the compiled CLI (dist/src/cli.js, built by `npm run build` / `npm ci`).
+import { main } from "../dist/src/cli.js";
+
+// A reader that goes away (`mcp-reaper ... | head`) is not an error worth a stack trace. Writes after
+// that are dropped, and the run still finishes (a demo still cleans up its processes).
+process.stdout.on("error", (err) => {
+  if (err.code !== "EPIPE") throw err;
+});
+process.exitCode = await main(process.argv);

@@ -1,0 +1,64 @@
+// `mcp-reaper demo`: a leaky gateway of our own, the dry-run report, a real reap, the result, and cleanup.
+import type { Io } from "../cli.js";
+import { DEFAULTS, EXIT } from "../config.js";
+import { exitCodeOf, runPass, type PassResult } from "../pass.js";
+import { formatHuman, type Paint } from "../report/human.js";
+import { formatJson } from "../report/json.js";
+import { startWorld, SERVER_TYPES, type World } from "./world.js";
+
+export interface DemoOptions {
+  /** Sessions the demo gateway starts (each leaks one instance of every server type). */
+  sessions: number;
+  json: boolean;
+  paint: Paint;
+  io: Io;
+}
+
+/** The demo's servers are seconds old, so min-age is 0; grace is 1 s so the SIGTERM-ignoring one is KILLed quickly. */
+const DEMO_GRACE_MS = 1000;
+
+export async function runDemo(o: DemoOptions): Promise<number> {
+  const { io, paint } = o;
+  const say = (text: string): void => {
+    if (!o.json) io.stdout.write(`${paint.dim(text)}\n`);
+  };
+  const show = (result: PassResult): void => {
+    const event = { kind: "pass" as const, at: Date.now(), result };
+    io.stdout.write(`${o.json ? formatJson(event) : formatHuman(event, paint)}\n`);
+  };
+
+  say(`Starting a demo gateway that leaks a set of ${SERVER_TYPES.length} MCP servers per session (${o.sessions} sessions)...`);
+  let world: World | null = null;
+  // Ctrl-C reaches the whole process group; the handler only starts the cleanup that `finally` would do.
+  const interrupted = (): void => {
+    void (world?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
+  try {
+    world = await startWorld({ sessions: o.sessions, ignoreTermType: "fetch", gatewayTitle: "demo-gateway" });
+    say(`Gateway pid ${world.gatewayPid}; the "fetch" server ignores SIGTERM. This is what a dry run shows:\n`);
+    const config = {
+      gateway: { kind: "pid" as const, pid: world.gatewayPid },
+      policy: { keep: DEFAULTS.keep, minAgeMs: 0, match: DEFAULTS.match, ignore: null },
+      graceMs: DEMO_GRACE_MS,
+      procRoot: DEFAULTS.procRoot,
+    };
+    show(await runPass({ ...config, dryRun: true }));
+    say(`\nNow for real (min-age 0 and grace 1s for the demo; the defaults are 60s and 5s):\n`);
+    const result = await runPass({ ...config, dryRun: false });
+    show(result);
+
+    const newest = Math.max(...world.servers().map((s) => s.session));
+    const answers = await Promise.all(SERVER_TYPES.map((t) => world?.ping(newest, t) ?? false));
+    const left = world.livePids().length;
+    say(`\nThe newest session's servers still answer on stdio: ${answers.every(Boolean) ? "yes" : "NO"}; processes left in the demo: ${left}.`);
+    say(`Try it on your gateway: mcp-reaper --gateway-name openclaw-gateway --dry-run`);
+    if (!answers.every(Boolean)) return EXIT.REAP_FAILED;
+    return exitCodeOf(result, false);
+  } finally {
+    process.removeListener("SIGINT", interrupted);
+    process.removeListener("SIGTERM", interrupted);
+    await world?.stop();
+  }
+}

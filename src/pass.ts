@@ -1,0 +1,99 @@
+// One pass of the pipeline: sense (resolve + snapshot) -> decide (plan) -> act (execute). The CLI and
+// the loop both call this; reporting is left to the caller.
+import { execute, type InstanceResult } from "./act/execute.js";
+import { EXIT, type PassConfig } from "./config.js";
+import { instancesOf, plan as makePlan, type Plan } from "./decide/planner.js";
+import { resolveGateway } from "./proc/gateway.js";
+import { protectedPidsOf, takeSnapshot, type DiscoveryMethod } from "./proc/snapshot.js";
+
+export interface Summary {
+  types: number;
+  instances: number;
+  kept: number;
+  /** Instances the plan reaps (in a dry run: would reap). */
+  reaped: number;
+  terminated: number;
+  killed: number;
+  gone: number;
+  skipped: number;
+  failed: number;
+  /** RSS of the reaped instances: freed after a real run, reclaimable in a dry run. */
+  rssReclaimedBytes: number;
+  ignored: number;
+  zombies: number;
+}
+
+export interface PassResult {
+  dryRun: boolean;
+  scan: { method: DiscoveryMethod; processes: number; durationMs: number; skipped: { pid: number; why: string }[] };
+  plan: Plan;
+  /** Per reaped instance, after a real run; null in a dry run. */
+  results: InstanceResult[] | null;
+  summary: Summary;
+  durationMs: number;
+}
+
+export interface PassHooks {
+  /** Called once the plan is made, before any signal (progress on a TTY). */
+  onPlan?: (p: Plan) => void;
+  /** Aborts the grace wait of a pass in progress (straight to SIGKILL). */
+  signal?: AbortSignal;
+  kill?: (pid: number, signal: NodeJS.Signals) => void;
+}
+
+export function summarize(p: Plan, results: InstanceResult[] | null): Summary {
+  const all = instancesOf(p);
+  const reaped = all.filter((i) => i.action === "reap");
+  const count = (o: InstanceResult["outcome"]): number => results?.filter((r) => r.outcome === o).length ?? 0;
+  const freed = new Set(results?.filter((r) => r.outcome !== "skipped" && r.outcome !== "failed").map((r) => r.rootPid));
+  return {
+    types: p.types.length,
+    instances: all.length,
+    kept: all.length - reaped.length,
+    reaped: reaped.length,
+    terminated: count("terminated"),
+    killed: count("killed"),
+    gone: count("gone"),
+    skipped: count("skipped"),
+    failed: count("failed"),
+    rssReclaimedBytes: reaped.filter((i) => results === null || freed.has(i.rootPid)).reduce((s, i) => s + i.rssBytes, 0),
+    ignored: p.ignored.length,
+    zombies: p.zombies.length,
+  };
+}
+
+/** Runs one pass. Throws GatewayNotFoundError / GatewayGoneError when there is no gateway to look at. */
+export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promise<PassResult> {
+  const started = Date.now();
+  const protectedPids = protectedPidsOf(config.procRoot, process.pid);
+  const gatewayPid = resolveGateway(config.gateway, config.procRoot, protectedPids);
+  const snapshot = takeSnapshot({ procRoot: config.procRoot, gatewayPid, protectedPids });
+  const scanMs = Date.now() - started;
+  const p = makePlan(snapshot, config.policy);
+  hooks.onPlan?.(p);
+  // A proc root other than /proc is a recorded or fake tree: its pids name no real process here.
+  const dryRun = config.dryRun || config.procRoot !== "/proc";
+  const results = dryRun
+    ? null
+    : await execute(p, {
+        procRoot: config.procRoot,
+        protectedPids,
+        graceMs: config.graceMs,
+        ...(hooks.kill ? { kill: hooks.kill } : {}),
+        ...(hooks.signal ? { signal: hooks.signal } : {}),
+      });
+  return {
+    dryRun,
+    scan: { method: snapshot.method, processes: snapshot.procs.size + 1, durationMs: scanMs, skipped: snapshot.skipped },
+    plan: p,
+    results,
+    summary: summarize(p, results),
+    durationMs: Date.now() - started,
+  };
+}
+
+/** The exit code a pass earns: 1 if any reap failed; with --check, 4 if the plan reaps anything. */
+export function exitCodeOf(result: PassResult, check: boolean): number {
+  if (check) return result.summary.reaped > 0 ? EXIT.DUPLICATES : EXIT.OK;
+  return result.summary.failed > 0 ? EXIT.REAP_FAILED : EXIT.OK;
+}

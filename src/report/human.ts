@@ -1,0 +1,118 @@
+// Report: events as text for people. Colour comes in through Paint, so chalk is loaded only on a TTY.
+import type { InstanceResult } from "../act/execute.js";
+import type { Member, PlannedInstance } from "../decide/planner.js";
+import type { PassResult } from "../pass.js";
+import { formatAge, formatBytes, safe, type ReportEvent } from "./events.js";
+
+/** The few styles the report uses. Plain (identity) when colour is off. */
+export interface Paint {
+  keep: (s: string) => string;
+  reap: (s: string) => string;
+  warn: (s: string) => string;
+  dim: (s: string) => string;
+  bold: (s: string) => string;
+}
+
+const id = (s: string): string => s;
+export const PLAIN: Paint = { keep: id, reap: id, warn: id, dim: id, bold: id };
+
+/** argv as one line, cut to `max` characters, escaped. */
+function commandLine(argv: readonly string[], max = 100): string {
+  const text = argv.filter((w) => w !== "").join(" ");
+  return safe(text.length > max ? `${text.slice(0, max - 3)}...` : text);
+}
+
+function memberLine(m: Member, isLast: boolean[], paint: Paint): string {
+  // isLast[k]: is the member at depth k on the path to m the last child of its parent?
+  let prefix = "";
+  for (let d = 1; d < m.depth; d++) prefix += isLast[d] ? "   " : "│  ";
+  const branch = m.depth === 0 ? "" : isLast[m.depth] ? "└─ " : "├─ ";
+  const state = m.state === "Z" ? paint.warn(" [zombie]") : "";
+  return `      ${paint.dim(prefix + branch)}${m.pid} ${commandLine(m.argv.length > 0 ? m.argv : [`[${m.comm}]`])}${state}`;
+}
+
+/** The members as a small tree: root first, children indented under their parent. */
+function tree(inst: PlannedInstance, paint: Paint): string[] {
+  const lines: string[] = [];
+  const stack: boolean[] = [];
+  inst.members.forEach((m, i) => {
+    // Is m the last child of its parent? Look ahead for a sibling at the same depth before a shallower one.
+    let last = true;
+    for (let j = i + 1; j < inst.members.length; j++) {
+      const d = (inst.members[j] as Member).depth;
+      if (d < m.depth) break;
+      if (d === m.depth) {
+        last = false;
+        break;
+      }
+    }
+    stack.length = m.depth + 1;
+    stack[m.depth] = last;
+    lines.push(memberLine(m, stack, paint));
+  });
+  return lines;
+}
+
+function outcomeText(r: InstanceResult, paint: Paint): string {
+  const detail = r.targets
+    .filter((t) => t.detail)
+    .map((t) => `${t.pid}: ${safe(t.detail as string)}`)
+    .join("; ");
+  const word =
+    r.outcome === "failed" ? paint.reap("FAILED") : r.outcome === "skipped" ? paint.warn("skipped") : r.outcome === "killed" ? paint.warn("killed (SIGKILL after grace)") : r.outcome === "terminated" ? paint.keep("terminated") : "already gone";
+  return `-> ${word} in ${r.durationMs}ms${detail ? ` (${detail})` : ""}`;
+}
+
+/** A pass as the terminal report: gateway, types with their instances as trees, what happened, totals. */
+export function formatPass(r: PassResult, paint: Paint = PLAIN): string {
+  const out: string[] = [];
+  const g = r.plan.gateway;
+  out.push(`${paint.bold("gateway")} ${g.pid} ${commandLine(g.argv.length > 0 ? g.argv : [g.comm], 80)}`);
+  out.push(paint.dim(`  scanned ${r.scan.processes} processes (${r.scan.method}) in ${r.scan.durationMs}ms`));
+  const byRoot = new Map(r.results?.map((x) => [x.rootPid, x]));
+  if (r.plan.types.length === 0) out.push("", "  no MCP server instances under this gateway");
+  for (const type of r.plan.types) {
+    out.push("", `${paint.bold(safe(type.label) || "(empty command)")}  ${paint.dim(`${type.instances.length} instance${type.instances.length === 1 ? "" : "s"}`)}`);
+    const cwd = type.instances[0]?.signature.cwd;
+    if (cwd) out.push(paint.dim(`  cwd ${safe(cwd)}`));
+    for (const inst of type.instances) {
+      const action = inst.action === "keep" ? paint.keep("keep") : paint.reap(r.dryRun ? "would reap" : "reap");
+      const facts = `pid ${inst.rootPid}  age ${formatAge(inst.ageMs)}  rss ${formatBytes(inst.rssBytes)}  ${inst.members.length} proc${inst.members.length === 1 ? "" : "s"}`;
+      out.push(`  ${action}  ${facts}  ${paint.dim(inst.reason)}`);
+      out.push(...tree(inst, paint));
+      const result = byRoot.get(inst.rootPid);
+      if (result) out.push(`      ${outcomeText(result, paint)}`);
+    }
+  }
+  if (r.plan.ignored.length > 0) {
+    out.push("", paint.dim(`ignored (not MCP servers, never touched):`));
+    for (const c of r.plan.ignored) out.push(paint.dim(`  ${c.rootPid} ${commandLine(c.argv, 80)}  (${c.reason})`));
+  }
+  if (r.plan.zombies.length > 0) {
+    out.push("", paint.warn(`zombies waiting for the gateway to reap them: ${r.plan.zombies.map((z) => `${z.pid} [${safe(z.comm)}]`).join(", ")}`));
+  }
+  const s = r.summary;
+  out.push("");
+  const head = `${s.instances} instance${s.instances === 1 ? "" : "s"} of ${s.types} type${s.types === 1 ? "" : "s"}: ${s.kept} kept, ${s.reaped} ${r.dryRun ? "would be reaped" : "reaped"}`;
+  if (r.dryRun) {
+    out.push(`${paint.bold(head)}; ${formatBytes(s.rssReclaimedBytes)} reclaimable`);
+    out.push(paint.warn("dry run: no process was signalled"));
+  } else {
+    const parts = [
+      s.terminated && `${s.terminated} terminated`,
+      s.killed && `${s.killed} killed`,
+      s.gone && `${s.gone} already gone`,
+      s.skipped && `${s.skipped} skipped`,
+      s.failed && paint.reap(`${s.failed} failed`),
+    ].filter(Boolean);
+    out.push(`${paint.bold(head)}${parts.length ? ` (${parts.join(", ")})` : ""}; ${formatBytes(s.rssReclaimedBytes)} reclaimed`);
+  }
+  return out.join("\n");
+}
+
+/** One event as text: a pass as the full report, anything else as one line. */
+export function formatHuman(event: ReportEvent, paint: Paint = PLAIN): string {
+  if (event.kind === "pass") return formatPass(event.result, paint);
+  const tag = event.kind === "error" ? paint.reap("error") : event.kind === "warning" ? paint.warn("warning") : paint.dim("info");
+  return `${tag}: ${safe(event.message)}`;
+}

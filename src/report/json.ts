@@ -1,0 +1,66 @@
+// Report: events as JSON for machines. A pass becomes one document (schema in the README); other
+// events one object each. Strings stay as read: JSON.stringify escapes control characters itself.
+import type { PlannedInstance } from "../decide/planner.js";
+import type { InstanceResult } from "../act/execute.js";
+import type { PassResult } from "../pass.js";
+import type { ReportEvent } from "./events.js";
+
+function instanceJson(inst: PlannedInstance, result: InstanceResult | undefined): Record<string, unknown> {
+  return {
+    type: inst.signature.label,
+    signature: { command: inst.signature.command, cwd: inst.signature.cwd },
+    rootPid: inst.rootPid,
+    pids: inst.members.map((m) => m.pid),
+    processes: inst.members.map((m) => ({
+      pid: m.pid,
+      ppid: m.ppid,
+      startTicks: m.startTicks,
+      state: m.state,
+      depth: m.depth,
+      argv: m.argv,
+      rssBytes: m.rssBytes,
+    })),
+    startedAt: new Date(inst.startedAtMs).toISOString(),
+    ageMs: inst.ageMs,
+    rssBytes: inst.rssBytes,
+    action: inst.action,
+    reasonCode: inst.reasonCode,
+    reason: inst.reason,
+    ...(result
+      ? {
+          outcome: result.outcome,
+          durationMs: result.durationMs,
+          targets: result.targets.map((t) => ({
+            pid: t.pid,
+            startTicks: t.startTicks,
+            result: t.result,
+            signals: t.signals,
+            ...(t.detail ? { detail: t.detail } : {}),
+          })),
+        }
+      : {}),
+  };
+}
+
+/** The --json document for one pass. */
+export function passDocument(r: PassResult): Record<string, unknown> {
+  const byRoot = new Map(r.results?.map((x) => [x.rootPid, x]));
+  return {
+    schema: "mcp-reaper/pass@1",
+    dryRun: r.dryRun,
+    gateway: { pid: r.plan.gateway.pid, comm: r.plan.gateway.comm, argv: r.plan.gateway.argv, startTicks: r.plan.gateway.startTicks },
+    scan: r.scan,
+    types: r.plan.types.map((t) => ({ type: t.label, instances: t.instances.length })),
+    instances: r.plan.types.flatMap((t) => t.instances.map((i) => instanceJson(i, byRoot.get(i.rootPid)))),
+    ignored: r.plan.ignored,
+    zombies: r.plan.zombies,
+    summary: r.summary,
+    durationMs: r.durationMs,
+  };
+}
+
+/** One line of JSON per event (a pass document is one line too). */
+export function formatJson(event: ReportEvent): string {
+  if (event.kind === "pass") return JSON.stringify({ event: "pass", at: new Date(event.at).toISOString(), ...passDocument(event.result) });
+  return JSON.stringify({ event: event.kind, at: new Date(event.at).toISOString(), message: event.message });
+}

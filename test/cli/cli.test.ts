@@ -1,0 +1,179 @@
+// CLI table against the built bin: args -> exit code, stdout, stderr. Bad input is one line and exit 2.
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { makeFakeProc, type FakeProc } from "../unit/fakeproc.js";
+
+const BIN = fileURLToPath(new URL("../../../bin/mcp-reaper.js", import.meta.url));
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: "utf8",
+    timeout: 20_000,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** An error is exactly one line on stderr, prefixed, with no stack trace, and nothing on stdout. */
+function assertOneLineError(r: ReturnType<typeof run>, code: number, pattern: RegExp): void {
+  assert.equal(r.code, code, `exit code; stderr: ${r.stderr}`);
+  assert.equal(r.stdout, "");
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
+  assert.match(lines[0] as string, /^mcp-reaper: /);
+  assert.match(lines[0] as string, pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+}
+
+// A real idle gateway with no children: valid input must get past validation and scan it.
+let sleeper: ChildProcess;
+before(() => {
+  sleeper = spawn("sleep", ["300"], { stdio: "ignore" });
+});
+after(() => {
+  sleeper.kill("SIGKILL");
+});
+
+describe("usage errors: exit 2, one line, nothing done", () => {
+  const table: [string[], RegExp][] = [
+    [[], /name the gateway with --gateway-pid, --gateway-name or --gateway-pidfile/],
+    [["--gateway-pid", "abc"], /--gateway-pid must be a whole number >= 1, got "abc"/],
+    [["--gateway-pid", "-5"], /-5/],
+    [["--gateway-pid", "0"], /whole number >= 1/],
+    [["--gateway-pid", "1.5"], /whole number >= 1/],
+    [["--gateway-pid", "1"], /init/],
+    [["--gateway-pid", "2", "--keep", "0"], /--keep must be a whole number >= 1, got "0"/],
+    [["--gateway-pid", "2", "--grace", "-1"], /not a duration: "-1"/],
+    [["--gateway-pid", "2", "--min-age", "5 parsecs"], /not a duration/],
+    [["--gateway-pid", "2", "--match", "("], /--match is not a valid regular expression/],
+    [["--gateway-pid", "2", "--ignore", "[z-a]"], /--ignore is not a valid regular expression/],
+    [["--gateway-pid", "2", "--gateway-name", "x"], /name the gateway once/],
+    [["--gateway-pid", "2", "--bogus"], /unknown option '--bogus'/],
+    [["--gateway-pid", "2", "extra"], /too many arguments/],
+    [["--gateway-name", ""], /must not be empty/],
+  ];
+  for (const [args, pattern] of table) {
+    it(JSON.stringify(args), () => assertOneLineError(run(args), 2, pattern));
+  }
+  it("reads options from the environment too, with the same validation", () => {
+    assertOneLineError(run(["--gateway-pid", "2"], { MCP_REAPER_KEEP: "zero" }), 2, /--keep must be a whole number/);
+  });
+});
+
+describe("gateway not found: exit 3, one line", () => {
+  const table: [string[], RegExp][] = [
+    [["--gateway-pid", "4194304"], /no process with pid 4194304/],
+    [["--gateway-name", "no-such-gateway-xyz"], /no process named "no-such-gateway-xyz"/],
+    [["--gateway-pidfile", "/nonexistent/gw.pid"], /cannot read pidfile \/nonexistent\/gw.pid: ENOENT/],
+  ];
+  for (const [args, pattern] of table) {
+    it(JSON.stringify(args), () => assertOneLineError(run(args), 3, pattern));
+  }
+  it("refuses to treat our own ancestor as the gateway", () => {
+    assertOneLineError(run(["--gateway-pid", String(process.pid)]), 3, /mcp-reaper itself or one of its ancestors/);
+  });
+});
+
+describe("help and version", () => {
+  it("--help teaches: gateway options, durations, examples and the exit-code table", () => {
+    const r = run(["--help"]);
+    assert.equal(r.code, 0);
+    for (const text of ["--gateway-name <name>", "--min-age <duration>", "60s, env: MCP_REAPER_MIN_AGE", "Durations:", "Examples:", "mcp-reaper demo", "Exit codes:", "4  with --check"]) {
+      assert.ok(r.stdout.includes(text), `help mentions ${text}`);
+    }
+  });
+  it("--version prints the package version", () => {
+    const r = run(["--version"]);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+});
+
+describe("a real gateway with nothing under it", () => {
+  it("exits 0 and says so, plain text when not a terminal", () => {
+    const r = run(["--gateway-pid", String(sleeper.pid), "--min-age", "0"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /no MCP server instances under this gateway/);
+    assert.doesNotMatch(r.stdout, /\x1b\[/);
+  });
+  it("--json gives one parseable document", () => {
+    const r = run(["--gateway-pid", String(sleeper.pid), "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.gateway.pid, sleeper.pid);
+    assert.deepEqual(doc.instances, []);
+    assert.equal(doc.summary.reaped, 0);
+  });
+  it("finds it by pidfile", () => {
+    const fake = makeFakeProc([]);
+    try {
+      const pidfile = join(fake.root, "gw.pid");
+      writeFileSync(pidfile, `${sleeper.pid}\n`);
+      const r = run(["--gateway-pidfile", pidfile, "--json"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).gateway.pid, sleeper.pid);
+    } finally {
+      fake.cleanup();
+    }
+  });
+});
+
+describe("--check and recorded trees", () => {
+  const tree = (duplicates: boolean): FakeProc[] => [
+    { pid: 1, ppid: 0, startTicks: 1, argv: ["/sbin/init"] },
+    { pid: 100, ppid: 1, startTicks: 10, argv: ["openclaw-gateway"], comm: "openclaw-gatewa" },
+    { pid: 200, ppid: 100, startTicks: 1000, argv: ["uvx", "mcp-server-fetch"] },
+    ...(duplicates ? [{ pid: 300, ppid: 100, startTicks: 2000, argv: ["uvx", "mcp-server-fetch"] }] : []),
+  ];
+  for (const duplicates of [true, false]) {
+    it(`exits ${duplicates ? 4 : 0} when duplicates ${duplicates ? "exist" : "do not"}`, () => {
+      const fake = makeFakeProc(tree(duplicates), { uptimeSeconds: 100_000 });
+      try {
+        const r = run(["--proc-root", fake.root, "--gateway-name", "openclaw-gateway", "--check", "--json"]);
+        assert.equal(r.code, duplicates ? 4 : 0, r.stderr);
+        const doc = JSON.parse(r.stdout);
+        assert.equal(doc.dryRun, true);
+        assert.equal(doc.summary.reaped, duplicates ? 1 : 0);
+      } finally {
+        fake.cleanup();
+      }
+    });
+  }
+  it("a recorded tree is never acted on, even without --dry-run", () => {
+    const fake = makeFakeProc(tree(true), { uptimeSeconds: 100_000 });
+    try {
+      const r = run(["--proc-root", fake.root, "--gateway-pid", "100", "--json"]);
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout);
+      assert.equal(doc.dryRun, true);
+      assert.equal(doc.instances.find((i: { rootPid: number }) => i.rootPid === 200).action, "reap");
+      assert.equal(doc.instances[0].outcome, undefined);
+    } finally {
+      fake.cleanup();
+    }
+  });
+  it("escapes control characters from /proc in the human report, keeps them exact in JSON", () => {
+    const evil = "mcp-\x1b[2J\x07evil\r";
+    const fake = makeFakeProc(
+      [
+        { pid: 100, ppid: 1, startTicks: 10, argv: ["gw"] },
+        { pid: 200, ppid: 100, startTicks: 1000, argv: ["uvx", evil] },
+      ],
+      { uptimeSeconds: 100_000 },
+    );
+    try {
+      const human = run(["--proc-root", fake.root, "--gateway-pid", "100"]);
+      assert.equal(human.code, 0, human.stderr);
+      assert.doesNotMatch(human.stdout, /[\x00-\x08\x0b-\x1f\x7f]/);
+      assert.ok(human.stdout.includes("mcp-\\x1b[2J\\x07evil\\r"), human.stdout);
+      const json = run(["--proc-root", fake.root, "--gateway-pid", "100", "--json"]);
+      assert.equal(JSON.parse(json.stdout).instances[0].processes[0].argv[1], evil);
+    } finally {
+      fake.cleanup();
+    }
+  });
+});
