@@ -6,6 +6,7 @@ import type { GatewaySpec } from "./proc/gateway.js";
 import { GatewayNotFoundError } from "./proc/gateway.js";
 import { GatewayGoneError } from "./proc/snapshot.js";
 import { exitCodeOf, runPass } from "./pass.js";
+import { defaultStateFile } from "./state.js";
 import type { ReportEvent } from "./report/events.js";
 import { formatHuman, PLAIN, type Paint } from "./report/human.js";
 import { formatJson } from "./report/json.js";
@@ -71,6 +72,17 @@ function addPassOptions(cmd: Command): Command {
         .helpGroup("Policy:"),
     )
     .addOption(
+      new Option("--idle <duration>", "activity guard: reap only instances with no I/O or CPU activity for this long (off by default)")
+        .argParser(arg(parseDuration))
+        .env("MCP_REAPER_IDLE")
+        .helpGroup("Policy:"),
+    )
+    .addOption(
+      new Option("--state-file <path>", "where --idle keeps its activity history between runs (default: $STATE_DIRECTORY, else the XDG state dir)")
+        .env("MCP_REAPER_STATE_FILE")
+        .helpGroup("Policy:"),
+    )
+    .addOption(
       new Option("--grace <duration>", "wait between SIGTERM and SIGKILL")
         .argParser(arg(parseDuration))
         .default(DEFAULTS.graceMs, "5s")
@@ -92,6 +104,8 @@ interface PassOpts {
   minAge: number;
   match: RegExp;
   ignore?: RegExp;
+  idle?: number;
+  stateFile?: string;
   grace: number;
   dryRun?: boolean;
   check?: boolean;
@@ -113,10 +127,13 @@ function gatewaySpec(o: PassOpts): GatewaySpec {
   return given[0] as GatewaySpec;
 }
 
-export function toPassConfig(o: PassOpts): PassConfig {
+export function toPassConfig(o: PassOpts, env: NodeJS.ProcessEnv): PassConfig {
+  const idleMs = o.idle ?? null;
+  if (idleMs === 0) throw new UsageError("--idle 0 would call every instance idle: give a duration such as 10m, or leave --idle out");
   return {
     gateway: gatewaySpec(o),
-    policy: { keep: o.keep, minAgeMs: o.minAge, match: o.match, ignore: o.ignore ?? null },
+    policy: { keep: o.keep, minAgeMs: o.minAge, match: o.match, ignore: o.ignore ?? null, idleMs },
+    stateFile: idleMs === null ? null : (o.stateFile ?? defaultStateFile(env)),
     graceMs: o.grace,
     dryRun: Boolean(o.dryRun || o.check),
     procRoot: o.procRoot,
@@ -161,7 +178,7 @@ function emit(io: Io, json: boolean, paint: Paint, event: ReportEvent): void {
 }
 
 async function runOnce(o: PassOpts, io: Io): Promise<number> {
-  const config = toPassConfig(o);
+  const config = toPassConfig(o, io.env);
   const json = Boolean(o.json);
   const paint = await paintFor(wantsColor(io, o));
   const progress = Boolean(io.stderr.isTTY) && !json;
@@ -172,6 +189,8 @@ async function runOnce(o: PassOpts, io: Io): Promise<number> {
     },
   });
   if (progress && !config.dryRun) io.stderr.write("\x1b[2K");
+  // In JSON the warnings travel inside the document; for people they go to stderr.
+  if (!json) for (const w of result.warnings) io.stderr.write(`mcp-reaper: warning: ${w}\n`);
   emit(io, json, paint, { kind: "pass", at: Date.now(), result });
   return exitCodeOf(result, Boolean(o.check));
 }

@@ -35,6 +35,8 @@ export interface PassConfig {
   dryRun: boolean;
   /** Root of the proc filesystem. Default "/proc". Anything else implies dryRun: a fake tree names no real process. */
   procRoot: string;
+  /** Where the activity history persists between runs (with policy.idleMs). Default: defaultStateFile(); null: memory only. */
+  stateFile: string | null;
 }
 
 export const DEFAULTS = {

@@ -2,9 +2,11 @@
 // the loop both call this; reporting is left to the caller.
 import { execute, type InstanceResult } from "./act/execute.js";
 import { EXIT, type PassConfig } from "./config.js";
+import { emptyHistory, observe, type ActivityHistory } from "./decide/activity.js";
 import { instancesOf, plan as makePlan, type Plan } from "./decide/planner.js";
 import { resolveGateway } from "./proc/gateway.js";
 import { protectedPidsOf, takeSnapshot, type DiscoveryMethod } from "./proc/snapshot.js";
+import { loadHistory, pruneHistory, readBootId, saveHistory } from "./state.js";
 
 export interface Summary {
   types: number;
@@ -25,12 +27,16 @@ export interface Summary {
 
 export interface PassResult {
   dryRun: boolean;
+  /** When the snapshot was taken (ms since the epoch). */
+  takenAtMs: number;
   scan: { method: DiscoveryMethod; processes: number; durationMs: number; skipped: { pid: number; why: string }[] };
   plan: Plan;
   /** Per reaped instance, after a real run; null in a dry run. */
   results: InstanceResult[] | null;
   summary: Summary;
   durationMs: number;
+  /** Things worth a warning line that did not stop the pass (a corrupt state file, ...). */
+  warnings: string[];
 }
 
 export interface PassHooks {
@@ -39,6 +45,8 @@ export interface PassHooks {
   /** Aborts the grace wait of a pass in progress (straight to SIGKILL). */
   signal?: AbortSignal;
   kill?: (pid: number, signal: NodeJS.Signals) => void;
+  /** The activity history to fold this pass into (the loop keeps one in memory). Default: loaded from config.stateFile. */
+  history?: ActivityHistory;
 }
 
 export function summarize(p: Plan, results: InstanceResult[] | null): Summary {
@@ -67,9 +75,27 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
   const started = Date.now();
   const protectedPids = protectedPidsOf(config.procRoot, process.pid);
   const gatewayPid = resolveGateway(config.gateway, config.procRoot, protectedPids);
-  const snapshot = takeSnapshot({ procRoot: config.procRoot, gatewayPid, protectedPids });
+  const tracking = config.policy.idleMs !== null;
+  const snapshot = takeSnapshot({ procRoot: config.procRoot, gatewayPid, protectedPids, withIo: tracking });
   const scanMs = Date.now() - started;
-  const p = makePlan(snapshot, config.policy);
+  const warnings: string[] = [];
+  // A recorded tree's history belongs to another host: keep it in memory, never in the state file.
+  const stateFile = config.procRoot === "/proc" ? config.stateFile : null;
+  let history: ActivityHistory | undefined;
+  if (tracking) {
+    const bootId = readBootId(config.procRoot);
+    history = hooks.history;
+    if (history === undefined) {
+      const loaded = stateFile ? loadHistory(stateFile, bootId) : { history: emptyHistory(bootId), warning: null };
+      if (loaded.warning) warnings.push(loaded.warning);
+      history = loaded.history;
+    } else if (history.bootId !== bootId) {
+      history.bootId = bootId;
+      history.records.clear();
+    }
+  }
+  const activity = history ? observe(history, snapshot, Date.now()) : new Map<number, number | null>();
+  const p = makePlan(snapshot, config.policy, activity);
   hooks.onPlan?.(p);
   // A proc root other than /proc is a recorded or fake tree: its pids name no real process here.
   const dryRun = config.dryRun || config.procRoot !== "/proc";
@@ -82,8 +108,15 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
         ...(hooks.kill ? { kill: hooks.kill } : {}),
         ...(hooks.signal ? { signal: hooks.signal } : {}),
       });
+  if (history && stateFile) {
+    pruneHistory(history, config.procRoot);
+    const warning = saveHistory(stateFile, history);
+    if (warning) warnings.push(warning);
+  }
   return {
     dryRun,
+    takenAtMs: snapshot.takenAtMs,
+    warnings,
     scan: { method: snapshot.method, processes: snapshot.procs.size + 1, durationMs: scanMs, skipped: snapshot.skipped },
     plan: p,
     results,

@@ -1,5 +1,6 @@
 // Decide: a pure function from a snapshot and a policy to a plan. Who dies is decided here and only here.
 import type { ProcInfo, Snapshot } from "../proc/snapshot.js";
+import { idleForMs, type ActivityView } from "./activity.js";
 import { namesIn, signatureOf, type Signature } from "./signature.js";
 
 export interface Policy {
@@ -11,6 +12,11 @@ export interface Policy {
   match: RegExp;
   /** An instance with a name matching this is never MCP. Default null (none). */
   ignore: RegExp | null;
+  /**
+   * Activity guard: reap only instances whose whole subtree showed no I/O or CPU activity for this
+   * long. Unknown activity (first look, unreadable io) counts as active. Default null (off).
+   */
+  idleMs: number | null;
 }
 
 export const DEFAULT_MATCH = /mcp|modelcontextprotocol/i;
@@ -29,7 +35,7 @@ export interface Member {
 }
 
 export type Action = "keep" | "reap";
-export type ReasonCode = "newest" | "too-young" | "duplicate" | "protected";
+export type ReasonCode = "newest" | "too-young" | "active" | "duplicate" | "protected";
 
 /** A child of the gateway with its whole subtree: the unit that is kept or reaped. */
 export interface PlannedInstance {
@@ -44,6 +50,8 @@ export interface PlannedInstance {
   startedAtMs: number;
   /** RSS summed over the subtree. */
   rssBytes: number;
+  /** Ms since any process of the subtree last did I/O or used CPU; null when unknown or not tracked. */
+  idleMs: number | null;
   action: Action;
   reasonCode: ReasonCode;
   /** Why, in words, for the report. */
@@ -72,6 +80,8 @@ export interface Plan {
   ignored: IgnoredChild[];
   /** Exited children the gateway has not waited for yet: only it can reap them. */
   zombies: { pid: number; comm: string }[];
+  /** Whether the activity guard was on (then each instance's idleMs is tracked). */
+  activityTracked: boolean;
 }
 
 function subtree(snapshot: Snapshot, root: ProcInfo): Member[] {
@@ -109,13 +119,15 @@ function seconds(ms: number): string {
   return ms < 1000 ? `${ms}ms` : `${Math.round(ms / 100) / 10}s`;
 }
 
-export function plan(snapshot: Snapshot, policy: Policy): Plan {
+/** Decides. `activity` (from observe()) is only needed with policy.idleMs; without it nothing is known to be idle. */
+export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView = new Map()): Plan {
   const g = snapshot.gateway;
   const result: Plan = {
     gateway: { pid: g.pid, startTicks: g.startTicks, comm: g.comm, argv: g.argv },
     types: [],
     ignored: [],
     zombies: [],
+    activityTracked: policy.idleMs !== null,
   };
   const byType = new Map<string, ServerType>();
 
@@ -146,6 +158,7 @@ export function plan(snapshot: Snapshot, policy: Policy): Plan {
       ageMs: root.ageMs,
       startedAtMs: root.startedAtMs,
       rssBytes: members.reduce((sum, m) => sum + (m.rssBytes ?? 0), 0),
+      idleMs: idleForMs(pids, activity),
       action: "keep",
       reasonCode: "newest",
       reason: "",
@@ -177,6 +190,12 @@ export function plan(snapshot: Snapshot, policy: Policy): Plan {
       } else if (inst.ageMs < policy.minAgeMs) {
         inst.reasonCode = "too-young";
         inst.reason = `older duplicate, but younger than --min-age ${seconds(policy.minAgeMs)} (age ${seconds(inst.ageMs)})`;
+      } else if (policy.idleMs !== null && (inst.idleMs === null || inst.idleMs < policy.idleMs)) {
+        inst.reasonCode = "active";
+        inst.reason =
+          inst.idleMs === null
+            ? `older duplicate, but its activity is not known yet (--idle ${seconds(policy.idleMs)})`
+            : `older duplicate, but in use: active ${seconds(inst.idleMs)} ago (--idle ${seconds(policy.idleMs)})`;
       } else {
         inst.action = "reap";
         inst.reasonCode = "duplicate";

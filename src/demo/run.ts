@@ -40,9 +40,10 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     say(`Gateway pid ${world.gatewayPid}; the "fetch" server ignores SIGTERM. This is what a dry run shows:\n`);
     const config = {
       gateway: { kind: "pid" as const, pid: world.gatewayPid },
-      policy: { keep: DEFAULTS.keep, minAgeMs: 0, match: DEFAULTS.match, ignore: null },
+      policy: { keep: DEFAULTS.keep, minAgeMs: 0, match: DEFAULTS.match, ignore: null, idleMs: null },
       graceMs: DEMO_GRACE_MS,
       procRoot: DEFAULTS.procRoot,
+      stateFile: null,
     };
     show(await runPass({ ...config, dryRun: true }));
     say(`\nNow for real (min-age 0 and grace 1s for the demo; the defaults are 60s and 5s):\n`);

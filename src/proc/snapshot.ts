@@ -5,8 +5,8 @@
 // (pid, start ticks). Measured with 5,000 processes on the host: ps-list ~665 ms, pidtree ~222 ms, a
 // full /proc scan 105-235 ms, a walk of /proc/PID/task/*/children from the gateway ~2 ms. We read /proc
 // ourselves; the benchmark (npm run bench) keeps those packages as the baselines it measures against.
-import { ProcParseError, parseUptimeMs, type Stat } from "./parse.js";
-import { listDir, listPids, readCmdline, readLink, readStat, readStatus, readText } from "./read.js";
+import { ProcParseError, parseUptimeMs, type IoCounters, type Stat } from "./parse.js";
+import { listDir, listPids, readCmdline, readIo, readLink, readStat, readStatus, readText } from "./read.js";
 
 /** Linux reports start times in USER_HZ ticks, which the kernel ABI fixes at 100 on every architecture. */
 export const TICKS_PER_SECOND = 100;
@@ -26,6 +26,8 @@ export interface ProcInfo extends Stat {
   argv: string[];
   /** Working directory; null when not ours to read (another user's process) or gone. */
   cwd: string | null;
+  /** I/O counters, read only for the activity guard; null when not asked for or not ours to read. */
+  io: IoCounters | null;
 }
 
 export type DiscoveryMethod = "children-files" | "full-scan";
@@ -57,6 +59,8 @@ export interface SnapshotOptions {
   protectedPids?: ReadonlySet<number>;
   /** Clock, for tests. Default Date.now. */
   now?: () => number;
+  /** Also read /proc/PID/io of every descendant (the activity guard needs it). Default false. */
+  withIo?: boolean;
 }
 
 export class GatewayGoneError extends Error {
@@ -72,6 +76,17 @@ function safeStat(procRoot: string, pid: number, skipped: Snapshot["skipped"]): 
       return null;
     }
     throw err;
+  }
+}
+
+/** /proc/PID/io, or null when unreadable (another user's process without CAP_SYS_PTRACE) or malformed. */
+function readIoOrNull(procRoot: string, pid: number, skipped: Snapshot["skipped"]): IoCounters | null {
+  try {
+    return readIo(procRoot, pid);
+  } catch (err) {
+    if (!(err instanceof ProcParseError)) throw err;
+    skipped.push({ pid, why: err.message });
+    return null;
   }
 }
 
@@ -201,6 +216,7 @@ export function takeSnapshot(options: SnapshotOptions): Snapshot {
       uid: status?.uid ?? null,
       argv,
       cwd: readLink(`${procRoot}/${stat.pid}/cwd`),
+      io: options.withIo ? readIoOrNull(procRoot, stat.pid, skipped) : null,
     };
   };
 

@@ -63,6 +63,12 @@ function outcomeText(r: InstanceResult, paint: Paint): string {
   return `-> ${word} in ${r.durationMs}ms${detail ? ` (${detail})` : ""}`;
 }
 
+/** "active 3.0s ago" for recent activity, "idle 42m00s" past a minute, "activity unknown" on a first look. */
+function activityText(idleMs: number | null): string {
+  if (idleMs === null) return "activity unknown";
+  return idleMs < 60_000 ? `active ${formatAge(idleMs)} ago` : `idle ${formatAge(idleMs)}`;
+}
+
 /** A pass as the terminal report: gateway, types with their instances as trees, what happened, totals. */
 export function formatPass(r: PassResult, paint: Paint = PLAIN): string {
   const out: string[] = [];
@@ -77,7 +83,7 @@ export function formatPass(r: PassResult, paint: Paint = PLAIN): string {
     if (cwd) out.push(paint.dim(`  cwd ${safe(cwd)}`));
     for (const inst of type.instances) {
       const action = inst.action === "keep" ? paint.keep("keep") : paint.reap(r.dryRun ? "would reap" : "reap");
-      const facts = `pid ${inst.rootPid}  age ${formatAge(inst.ageMs)}  rss ${formatBytes(inst.rssBytes)}  ${inst.members.length} proc${inst.members.length === 1 ? "" : "s"}`;
+      const facts = `pid ${inst.rootPid}  age ${formatAge(inst.ageMs)}  rss ${formatBytes(inst.rssBytes)}  ${inst.members.length} proc${inst.members.length === 1 ? "" : "s"}${r.plan.activityTracked ? `  ${activityText(inst.idleMs)}` : ""}`;
       out.push(`  ${action}  ${facts}  ${paint.dim(inst.reason)}`);
       out.push(...tree(inst, paint));
       const result = byRoot.get(inst.rootPid);

@@ -5,7 +5,7 @@ import type { InstanceResult } from "../act/execute.js";
 import type { PassResult } from "../pass.js";
 import type { ReportEvent } from "./events.js";
 
-function instanceJson(inst: PlannedInstance, result: InstanceResult | undefined): Record<string, unknown> {
+function instanceJson(inst: PlannedInstance, result: InstanceResult | undefined, takenAtMs: number, tracked: boolean): Record<string, unknown> {
   return {
     type: inst.signature.label,
     signature: { command: inst.signature.command, cwd: inst.signature.cwd },
@@ -23,6 +23,7 @@ function instanceJson(inst: PlannedInstance, result: InstanceResult | undefined)
     startedAt: new Date(inst.startedAtMs).toISOString(),
     ageMs: inst.ageMs,
     rssBytes: inst.rssBytes,
+    ...(tracked ? { idleMs: inst.idleMs, lastActivityAt: inst.idleMs === null ? null : new Date(takenAtMs - inst.idleMs).toISOString() } : {}),
     action: inst.action,
     reasonCode: inst.reasonCode,
     reason: inst.reason,
@@ -51,10 +52,11 @@ export function passDocument(r: PassResult): Record<string, unknown> {
     gateway: { pid: r.plan.gateway.pid, comm: r.plan.gateway.comm, argv: r.plan.gateway.argv, startTicks: r.plan.gateway.startTicks },
     scan: r.scan,
     types: r.plan.types.map((t) => ({ type: t.label, instances: t.instances.length })),
-    instances: r.plan.types.flatMap((t) => t.instances.map((i) => instanceJson(i, byRoot.get(i.rootPid)))),
+    instances: r.plan.types.flatMap((t) => t.instances.map((i) => instanceJson(i, byRoot.get(i.rootPid), r.takenAtMs, r.plan.activityTracked))),
     ignored: r.plan.ignored,
     zombies: r.plan.zombies,
     summary: r.summary,
+    warnings: r.warnings,
     durationMs: r.durationMs,
   };
 }

@@ -55,6 +55,8 @@ describe("usage errors: exit 2, one line, nothing done", () => {
     [["--gateway-pid", "2", "--bogus"], /unknown option '--bogus'/],
     [["--gateway-pid", "2", "extra"], /too many arguments/],
     [["--gateway-name", ""], /must not be empty/],
+    [["--gateway-pid", "2", "--idle", "0"], /--idle 0 would call every instance idle/],
+    [["--gateway-pid", "2", "--idle", "soon"], /not a duration: "soon"/],
   ];
   for (const [args, pattern] of table) {
     it(JSON.stringify(args), () => assertOneLineError(run(args), 2, pattern));

@@ -125,7 +125,7 @@ describe("act step identity checks", () => {
     const w = await world({ sessions: 2, decoy: false, types: ["fetch"], ignoreTermType: "fetch" });
     const protectedPids = protectedPidsOf("/proc", process.pid);
     const snapshot = takeSnapshot({ gatewayPid: w.gatewayPid, protectedPids });
-    const p = plan(snapshot, { keep: 1, minAgeMs: 0, match: DEFAULT_MATCH, ignore: null });
+    const p = plan(snapshot, { keep: 1, minAgeMs: 0, match: DEFAULT_MATCH, ignore: null, idleMs: null });
     const victim = instancesOf(p).find((i) => i.action === "reap");
     assert.ok(victim, "one instance to reap");
     // Pretend the server inside it was replaced by another process with the same pid.

@@ -32,6 +32,7 @@ function snapshot(gatewayPid: number, procs: P[], protectedPids: number[] = [999
     uid: 1000,
     argv: p.argv,
     cwd: p.cwd ?? "/home/u",
+    io: null,
   });
   const procs2 = new Map(procs.map((p) => [p.pid, info(p)]));
   const children = new Map<number, number[]>();
@@ -52,7 +53,7 @@ function snapshot(gatewayPid: number, procs: P[], protectedPids: number[] = [999
   };
 }
 
-const policy = (over: Partial<Policy> = {}): Policy => ({ keep: 1, minAgeMs: 60_000, match: DEFAULT_MATCH, ignore: null, ...over });
+const policy = (over: Partial<Policy> = {}): Policy => ({ keep: 1, minAgeMs: 60_000, match: DEFAULT_MATCH, ignore: null, idleMs: null, ...over });
 
 /** The seed's tree: three heartbeats' worth of uv -> python, plus an npx chain per session and a worker. */
 function seedTree(): P[] {
