@@ -19,25 +19,42 @@ const DEMO_GRACE_MS = 1000;
 
 export async function runDemo(o: DemoOptions): Promise<number> {
   const { io, paint } = o;
+  // Ctrl-C (SIGINT) or SIGTERM only trips the controller; the flow below notices, and `finally` cleans up.
+  const interrupt = new AbortController();
+  // After an interrupt the work still winding down prints nothing: its world is being stopped under it.
   const say = (text: string): void => {
-    if (!o.json) io.stdout.write(`${paint.dim(text)}\n`);
+    if (!o.json && !interrupt.signal.aborted) io.stdout.write(`${paint.dim(text)}\n`);
   };
   const show = (result: PassResult): void => {
+    if (interrupt.signal.aborted) return;
     const event = { kind: "pass" as const, at: Date.now(), result };
     io.stdout.write(`${o.json ? formatJson(event) : formatHuman(event, paint)}\n`);
   };
 
   say(`Starting a demo gateway that leaks a set of ${SERVER_TYPES.length} MCP servers per session (${o.sessions} sessions)...`);
-  let world: World | null = null;
-  // Ctrl-C reaches the whole process group; the handler only starts the cleanup that `finally` would do.
-  const interrupted = (): void => {
-    void (world?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
-  };
-  process.once("SIGINT", interrupted);
-  process.once("SIGTERM", interrupted);
+  const onSignal = (): void => interrupt.abort();
+  const interrupted = new Promise<"interrupted">((resolve) => interrupt.signal.addEventListener("abort", () => resolve("interrupted")));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const starting = startWorld({ sessions: o.sessions, ignoreTermType: "fetch", gatewayTitle: "demo-gateway" });
   try {
-    world = await startWorld({ sessions: o.sessions, ignoreTermType: "fetch", gatewayTitle: "demo-gateway" });
+    const work = starting.then(demo);
+    // Once interrupted, the work may fail as its world is stopped under it: that is expected, not news.
+    work.catch(() => undefined);
+    const outcome = await Promise.race([work, interrupted]);
+    if (outcome === "interrupted") io.stderr.write("mcp-reaper: interrupted; the demo gateway and its servers were stopped\n");
+    return outcome === "interrupted" ? 130 : outcome;
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+    // Also when interrupted mid-start: wait for the world to exist, then stop it.
+    const world = await starting.catch(() => null);
+    await world?.stop();
+  }
+
+  async function demo(world: World): Promise<number> {
     say(`Gateway pid ${world.gatewayPid}; the "fetch" server ignores SIGTERM. This is what a dry run shows:\n`);
+    const hooks = { signal: interrupt.signal };
     const config = {
       gateway: { kind: "pid" as const, pid: world.gatewayPid },
       policy: { keep: DEFAULTS.keep, minAgeMs: 0, match: DEFAULTS.match, ignore: null, idleMs: null },
@@ -45,21 +62,17 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       procRoot: DEFAULTS.procRoot,
       stateFile: null,
     };
-    show(await runPass({ ...config, dryRun: true }));
+    show(await runPass({ ...config, dryRun: true }, hooks));
     say(`\nNow for real (min-age 0 and grace 1s for the demo; the defaults are 60s and 5s):\n`);
-    const result = await runPass({ ...config, dryRun: false });
+    const result = await runPass({ ...config, dryRun: false }, hooks);
     show(result);
 
     const newest = Math.max(...world.servers().map((s) => s.session));
-    const answers = await Promise.all(SERVER_TYPES.map((t) => world?.ping(newest, t) ?? false));
+    const answers = await Promise.all(SERVER_TYPES.map((t) => world.ping(newest, t)));
     const left = world.livePids().length;
     say(`\nThe newest session's servers still answer on stdio: ${answers.every(Boolean) ? "yes" : "NO"}; processes left in the demo: ${left}.`);
     say(`Try it on your gateway: mcp-reaper --gateway-name openclaw-gateway --dry-run`);
     if (!answers.every(Boolean)) return EXIT.REAP_FAILED;
     return exitCodeOf(result, false);
-  } finally {
-    process.removeListener("SIGINT", interrupted);
-    process.removeListener("SIGTERM", interrupted);
-    await world?.stop();
   }
 }
