@@ -57,6 +57,8 @@ export interface SnapshotOptions {
   protectedPids?: ReadonlySet<number>;
   /** Clock, for tests. Default Date.now. */
   now?: () => number;
+  /** Scan every /proc/PID/stat even where children files exist (the benchmark's baseline). Default false. */
+  fullScan?: boolean;
 }
 
 export class GatewayGoneError extends Error {
@@ -99,6 +101,7 @@ function discover(
   procRoot: string,
   gatewayPid: number,
   skipped: Snapshot["skipped"],
+  fullScan = false,
 ): { stats: Map<number, Stat>; children: Map<number, number[]>; method: DiscoveryMethod } | null {
   const stats = new Map<number, Stat>();
   const children = new Map<number, number[]>();
@@ -106,12 +109,14 @@ function discover(
   if (gateway === null) return null;
   stats.set(gatewayPid, gateway);
 
-  if (childrenFromTaskFiles(procRoot, gatewayPid) !== null) {
+  // The gateway's own files tell whether the kernel has them; their list is the walk's first step.
+  const gatewayKids = fullScan ? null : childrenFromTaskFiles(procRoot, gatewayPid);
+  if (gatewayKids !== null) {
     const queue = [gatewayPid];
     for (let i = 0; i < queue.length; i++) {
       const parent = queue[i] as number;
       const kids: number[] = [];
-      for (const child of childrenFromTaskFiles(procRoot, parent) ?? []) {
+      for (const child of (parent === gatewayPid ? gatewayKids : childrenFromTaskFiles(procRoot, parent)) ?? []) {
         if (stats.has(child)) continue;
         const stat = safeStat(procRoot, child, skipped);
         // The children files are documented as unreliable while a fork or reparent is under way:
@@ -179,7 +184,7 @@ export function takeSnapshot(options: SnapshotOptions): Snapshot {
   const uptimeMs = parseUptimeMs(uptimeText);
   const takenAtMs = now();
 
-  const found = discover(procRoot, options.gatewayPid, skipped);
+  const found = discover(procRoot, options.gatewayPid, skipped, options.fullScan);
   if (found === null) throw new GatewayGoneError(`no process with pid ${options.gatewayPid}`);
 
   const info = (stat: Stat): ProcInfo | null => {
