@@ -190,9 +190,9 @@ export function plan(snapshot: Snapshot, policy: Policy): Plan {
     }
   }
 
-  result.types = [...byType.values()].sort(
-    (a, b) => b.instances.length - a.instances.length || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0),
-  );
+  const byText = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+  // Types with one label can differ by cwd: the key breaks that tie, so discovery order never shows.
+  result.types = [...byType.values()].sort((a, b) => b.instances.length - a.instances.length || byText(a.label, b.label) || byText(a.key, b.key));
   return result;
 }
 
