@@ -4,32 +4,22 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { accessSync, constants } from "node:fs";
-import { afterEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { execute } from "../../src/act/execute.js";
 import { DEFAULT_MATCH, instancesOf, plan, type Plan, type PlannedInstance, type Policy } from "../../src/decide/planner.js";
-import { startWorld, type World } from "../../src/demo/world.js";
+import { type World } from "../../src/demo/world.js";
 import { runPass } from "../../src/pass.js";
 import { readStat } from "../../src/proc/read.js";
 import { protectedPidsOf, takeSnapshot } from "../../src/proc/snapshot.js";
 import { formatPass } from "../../src/report/human.js";
+import { worldPerTest } from "./worlds.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/mcp-reaper.js", import.meta.url));
 const POLICY: Policy = { keep: 1, minAgeMs: 0, match: DEFAULT_MATCH, ignore: null };
 const NOBODY = 65534;
 
-let worlds: World[] = [];
-afterEach(async () => {
-  await Promise.all(worlds.map((w) => w.stop()));
-  for (const w of worlds) assert.deepEqual(w.livePids(), [], "the world left processes behind");
-  worlds = [];
-});
-
-async function world(opts: Parameters<typeof startWorld>[0]): Promise<World> {
-  const w = await startWorld(opts);
-  worlds.push(w);
-  return w;
-}
+const world = worldPerTest();
 
 /** Gone for our purposes: no such pid, another process on it, or a zombie. */
 function gone(pid: number, startTicks: number): boolean {
