@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Entry point: a tiny shim over the compiled CLI (dist/src/cli.js, built by `npm run build` / `npm ci`).
-import { main } from "../dist/src/cli.js";
+// Entry point: a tiny shim over the bundled CLI (dist/src/cli.bundle.js, built by `npm run build` / `npm ci`).
+import { main } from "../dist/src/cli.bundle.js";
 
 // A reader that goes away (`mcp-reaper ... | head`) is not an error worth a stack trace. Writes after
 // that are dropped, and the run still finishes (a demo still cleans up its processes).

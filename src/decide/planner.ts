@@ -171,15 +171,20 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
     type.instances.push(instance);
   }
 
+  // Never targets whatever the snapshot says: pid 1 and the gateway can only sit in the subtree of a
+  // corrupt or recorded tree, and protectedPids may not reach pid 1 under a fake proc root.
+  const never = (pid: number): boolean => pid <= 1 || pid === g.pid || snapshot.protectedPids.has(pid);
   for (const type of byType.values()) {
     type.instances.sort(newerFirst);
     const total = type.instances.length;
     let rank = 0;
     let newestKept: PlannedInstance | undefined;
     for (const inst of type.instances) {
-      if (inst.members.some((m) => snapshot.protectedPids.has(m.pid))) {
+      if (inst.members.some((m) => never(m.pid))) {
         inst.reasonCode = "protected";
-        inst.reason = "holds mcp-reaper itself or one of its ancestors";
+        inst.reason = inst.members.some((m) => snapshot.protectedPids.has(m.pid))
+          ? "holds mcp-reaper itself or one of its ancestors"
+          : "holds pid 1 or the gateway, which are never targets";
         continue;
       }
       rank++;
@@ -204,9 +209,9 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
     }
   }
 
-  result.types = [...byType.values()].sort(
-    (a, b) => b.instances.length - a.instances.length || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0),
-  );
+  const byText = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+  // Types with one label can differ by cwd: the key breaks that tie, so discovery order never shows.
+  result.types = [...byType.values()].sort((a, b) => b.instances.length - a.instances.length || byText(a.label, b.label) || byText(a.key, b.key));
   return result;
 }
 

@@ -61,6 +61,8 @@ export interface SnapshotOptions {
   now?: () => number;
   /** Also read /proc/PID/io of every descendant (the activity guard needs it). Default false. */
   withIo?: boolean;
+  /** Scan every /proc/PID/stat even where children files exist (the benchmark's baseline). Default false. */
+  fullScan?: boolean;
 }
 
 export class GatewayGoneError extends Error {
@@ -114,6 +116,7 @@ function discover(
   procRoot: string,
   gatewayPid: number,
   skipped: Snapshot["skipped"],
+  fullScan = false,
 ): { stats: Map<number, Stat>; children: Map<number, number[]>; method: DiscoveryMethod } | null {
   const stats = new Map<number, Stat>();
   const children = new Map<number, number[]>();
@@ -121,12 +124,14 @@ function discover(
   if (gateway === null) return null;
   stats.set(gatewayPid, gateway);
 
-  if (childrenFromTaskFiles(procRoot, gatewayPid) !== null) {
+  // The gateway's own files tell whether the kernel has them; their list is the walk's first step.
+  const gatewayKids = fullScan ? null : childrenFromTaskFiles(procRoot, gatewayPid);
+  if (gatewayKids !== null) {
     const queue = [gatewayPid];
     for (let i = 0; i < queue.length; i++) {
       const parent = queue[i] as number;
       const kids: number[] = [];
-      for (const child of childrenFromTaskFiles(procRoot, parent) ?? []) {
+      for (const child of (parent === gatewayPid ? gatewayKids : childrenFromTaskFiles(procRoot, parent)) ?? []) {
         if (stats.has(child)) continue;
         const stat = safeStat(procRoot, child, skipped);
         // The children files are documented as unreliable while a fork or reparent is under way:
@@ -194,7 +199,7 @@ export function takeSnapshot(options: SnapshotOptions): Snapshot {
   const uptimeMs = parseUptimeMs(uptimeText);
   const takenAtMs = now();
 
-  const found = discover(procRoot, options.gatewayPid, skipped);
+  const found = discover(procRoot, options.gatewayPid, skipped, options.fullScan);
   if (found === null) throw new GatewayGoneError(`no process with pid ${options.gatewayPid}`);
 
   const info = (stat: Stat): ProcInfo | null => {

@@ -61,8 +61,16 @@ export function passDocument(r: PassResult): Record<string, unknown> {
   };
 }
 
+/**
+ * JSON.stringify escapes C0 controls but leaves DEL, the C1 controls (U+009B is a one-byte CSI to some
+ * terminals) and bidi overrides raw. They can only sit inside strings, so \u escapes keep the value exact.
+ */
+function terminalSafe(json: string): string {
+  return json.replace(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 /** One line of JSON per event (a pass document is one line too). */
 export function formatJson(event: ReportEvent): string {
-  if (event.kind === "pass") return JSON.stringify({ event: "pass", at: new Date(event.at).toISOString(), ...passDocument(event.result) });
-  return JSON.stringify({ event: event.kind, at: new Date(event.at).toISOString(), message: event.message });
+  if (event.kind === "pass") return terminalSafe(JSON.stringify({ event: "pass", at: new Date(event.at).toISOString(), ...passDocument(event.result) }));
+  return terminalSafe(JSON.stringify({ event: event.kind, at: new Date(event.at).toISOString(), message: event.message }));
 }

@@ -2,13 +2,13 @@
 // chains, one server that ignores SIGTERM, a decoy worker). Every test stops its world, also on failure.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { afterEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { execute } from "../../src/act/execute.js";
 import { DEFAULT_MATCH, instancesOf, plan } from "../../src/decide/planner.js";
-import { startWorld, type World } from "../../src/demo/world.js";
 import { readStat } from "../../src/proc/read.js";
 import { protectedPidsOf, takeSnapshot } from "../../src/proc/snapshot.js";
+import { worldPerTest } from "./worlds.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/mcp-reaper.js", import.meta.url));
 
@@ -27,18 +27,7 @@ interface JsonInstance {
   processes: { pid: number; startTicks: number }[];
 }
 
-let worlds: World[] = [];
-afterEach(async () => {
-  await Promise.all(worlds.map((w) => w.stop()));
-  for (const w of worlds) assert.deepEqual(w.livePids(), [], "the world left processes behind");
-  worlds = [];
-});
-
-async function world(opts: Parameters<typeof startWorld>[0]): Promise<World> {
-  const w = await startWorld(opts);
-  worlds.push(w);
-  return w;
-}
+const world = worldPerTest();
 
 /** Is (pid, startTicks) still that process, and not a zombie? */
 function alive(pid: number, startTicks: number): boolean {
