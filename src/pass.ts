@@ -3,7 +3,10 @@
 import { execute, type InstanceResult } from "./act/execute.js";
 import { EXIT, type PassConfig } from "./config.js";
 import { instancesOf, plan as makePlan, type Plan } from "./decide/planner.js";
+import { loadConfigs, type ConfigSource } from "./hosts/read.js";
+import { runSsUnix } from "./proc/escaped.js";
 import { resolveGateway } from "./proc/gateway.js";
+import { readText } from "./proc/read.js";
 import { protectedPidsOf, takeSnapshot, type DiscoveryMethod } from "./proc/snapshot.js";
 
 export interface Summary {
@@ -21,6 +24,8 @@ export interface Summary {
   rssReclaimedBytes: number;
   ignored: number;
   zombies: number;
+  /** Instances found outside the gateway's subtree (--orphans). */
+  orphans?: number;
 }
 
 export interface PassResult {
@@ -31,6 +36,10 @@ export interface PassResult {
   results: InstanceResult[] | null;
   summary: Summary;
   durationMs: number;
+  /** Host config files read this pass (--mcp-config, OpenClaw discovery). */
+  configs?: ConfigSource[];
+  /** With --orphans: how the host-wide search went. */
+  orphanScan?: { processes: number; socketPeers: boolean; fdsComplete: boolean } | null;
 }
 
 export interface PassHooks {
@@ -59,6 +68,7 @@ export function summarize(p: Plan, results: InstanceResult[] | null): Summary {
     rssReclaimedBytes: reaped.filter((i) => results === null || freed.has(i.rootPid)).reduce((s, i) => s + i.rssBytes, 0),
     ignored: p.ignored.length,
     zombies: p.zombies.length,
+    ...(all.some((i) => i.orphan) ? { orphans: all.filter((i) => i.orphan).length } : {}),
   };
 }
 
@@ -67,9 +77,20 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
   const started = Date.now();
   const protectedPids = protectedPidsOf(config.procRoot, process.pid);
   const gatewayPid = resolveGateway(config.gateway, config.procRoot, protectedPids);
-  const snapshot = takeSnapshot({ procRoot: config.procRoot, gatewayPid, protectedPids });
+  const discover = config.discoverConfig ?? true;
+  const snapshot = takeSnapshot({
+    procRoot: config.procRoot,
+    gatewayPid,
+    protectedPids,
+    // Environments are read only when something uses them: config matching, --signature-env, orphan markers.
+    environ: discover || (config.mcpConfigs ?? []).length > 0 || (config.policy.signatureEnv ?? []).length > 0,
+    // A recorded tree carries its `ss -xa` output beside it: the host's sockets say nothing about it.
+    orphans: config.orphans ? { ssUnix: config.procRoot === "/proc" ? runSsUnix : () => readText(`${config.procRoot}/ss-xa`) } : null,
+  });
   const scanMs = Date.now() - started;
-  const p = makePlan(snapshot, config.policy);
+  const configs = loadConfigs({ paths: config.mcpConfigs ?? [], discover, procRoot: config.procRoot, gateway: snapshot.gateway });
+  const policy = { ...config.policy, servers: [...(config.policy.servers ?? []), ...configs.entries], ...(config.orphans ? { orphans: config.policy.orphans ?? { markers: [] } } : {}) };
+  const p = makePlan(snapshot, policy);
   hooks.onPlan?.(p);
   // A proc root other than /proc is a recorded or fake tree: its pids name no real process here.
   const dryRun = config.dryRun || config.procRoot !== "/proc";
@@ -89,6 +110,10 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
     results,
     summary: summarize(p, results),
     durationMs: Date.now() - started,
+    configs: configs.sources,
+    orphanScan: snapshot.escaped
+      ? { processes: snapshot.escaped.scanned, socketPeers: snapshot.escaped.socketPeers !== null, fdsComplete: snapshot.escaped.holdersComplete }
+      : null,
   };
 }
 
