@@ -39,18 +39,35 @@ export function namesRelated(a: string, b: string): boolean {
   return long === short || long.endsWith(`-${short}`);
 }
 
-/** VS Code configs hold `${workspaceFolder}`, `${env:X}`, `${input:y}`: such an argument matches any one word. */
-function argsMatch(entryArgs: readonly string[], args: readonly string[]): boolean {
-  if (entryArgs.length !== args.length) return false;
-  return entryArgs.every((e, i) => e === args[i] || (e.includes("${") && args[i] !== undefined));
+/**
+ * VS Code configs hold `${workspaceFolder}`, `${env:X}`, `${input:y}`: such an argument matches any one
+ * word. Returns the words the variables stood for (two windows on two workspaces are two servers), or
+ * null when the arguments differ.
+ */
+function argsMatch(entryArgs: readonly string[], args: readonly string[]): string[] | null {
+  if (entryArgs.length !== args.length) return null;
+  const bound: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const e = entryArgs[i] as string;
+    const a = args[i] as string;
+    if (e === a) continue;
+    if (!e.includes("${")) return null;
+    bound.push(a);
+  }
+  return bound;
+}
+
+/** The words an entry's `${…}` variables stood for in this argv, or null when the argv does not run the entry. */
+function runsEntry(argv: readonly string[], entry: Pick<ServerEntry, "command" | "args">): string[] | null {
+  const want = formOf([entry.command, ...entry.args]);
+  const have = formOf(argv);
+  if (want === null || have === null || !namesRelated(want.name, have.name)) return null;
+  return argsMatch(want.args, have.args);
 }
 
 /** Does a process's argv run this entry's command? */
 export function argvRunsEntry(argv: readonly string[], entry: Pick<ServerEntry, "command" | "args">): boolean {
-  const want = formOf([entry.command, ...entry.args]);
-  const have = formOf(argv);
-  if (want === null || have === null) return false;
-  return namesRelated(want.name, have.name) && argsMatch(want.args, have.args);
+  return runsEntry(argv, entry) !== null;
 }
 
 /** What matching knows of one process of an instance. */
@@ -66,6 +83,8 @@ export interface EntryMatch {
   entry: ServerEntry;
   /** Entries this instance cannot be told apart from (1 = only `entry`): the host starts each, so each keeps its own instances. */
   twins: number;
+  /** What the entry's `${…}` variables stood for: part of the type, so two workspaces are two types. */
+  bound: string[];
 }
 
 /** Entries whose env and cwd the process does not contradict (unknown values contradict nothing). */
@@ -88,7 +107,8 @@ export function matchEntry(procs: readonly MatchProc[], entries: readonly Server
     const pool = hits.filter((e) => compatible(e, p));
     if (pool.length === 0) continue;
     // Entries this process cannot be told apart from all start their own instances: keep room for each.
-    return { entry: pool[0] as ServerEntry, twins: pool.length };
+    const entry = pool[0] as ServerEntry;
+    return { entry, twins: pool.length, bound: runsEntry(p.argv, entry) ?? [] };
   }
   return null;
 }

@@ -312,8 +312,9 @@ function typeSignature(server: ProcInfo, entry: EntryMatch | null, policy: Polic
   const sig = signatureOf(server.argv, server.cwd, env);
   if (!entry) return sig;
   const envPart = [...env].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const label = envPart.length > 0 ? `${entry.entry.name} (${envPart.map(([k, v]) => `${k}=${v}`).join(" ")})` : entry.entry.name;
-  return { ...sig, key: JSON.stringify(["config", entry.entry.source, entry.entry.name, server.cwd, envPart]), label };
+  const details = [...entry.bound, ...envPart.map(([k, v]) => `${k}=${v}`)];
+  const label = details.length > 0 ? `${entry.entry.name} (${details.join(" ")})` : entry.entry.name;
+  return { ...sig, key: JSON.stringify(["config", entry.entry.source, entry.entry.name, entry.bound, server.cwd, envPart]), label };
 }
 
 function addToType(byType: Map<string, ServerType>, instance: PlannedInstance, entry: EntryMatch | null): void {

@@ -127,8 +127,14 @@ describe("matching instances to config entries", () => {
     const proc = (env: Record<string, string> | null) => [{ argv: ["npx", "-y", "@acme/mcp-weather"], cwd: "/", environ: env ? new Map(Object.entries(env)) : null }];
     assert.equal(matchEntry(proc({ API_KEY: "two" }), entries)?.entry.name, "work");
     assert.equal(matchEntry(proc({ API_KEY: "three" }), entries), null);
-    assert.deepEqual(matchEntry(proc(null), entries), { entry: entries[0], twins: 2 });
+    assert.deepEqual(matchEntry(proc(null), entries), { entry: entries[0], twins: 2, bound: [] });
     const cwdEntries = [{ ...base, name: "a", env: {}, cwd: "/a" }, { ...base, name: "b", env: {}, cwd: "/b/" }];
     assert.equal(matchEntry([{ argv: ["npx", "-y", "@acme/mcp-weather"], cwd: "/b" }], cwdEntries)?.entry.name, "b");
+  });
+
+  it("remembers what VS Code variables stood for: two workspaces are two types", () => {
+    const entry = { name: "fs", command: "node", args: ["/s.js", "${workspaceFolder}"], env: {}, cwd: null, source: "/c", shape: "servers" as const };
+    assert.deepEqual(matchEntry([{ argv: ["node", "/s.js", "/w1"], cwd: "/" }], [entry])?.bound, ["/w1"]);
+    assert.deepEqual(matchEntry([{ argv: ["node", "/s.js", "/w2"], cwd: "/" }], [entry])?.bound, ["/w2"]);
   });
 });
