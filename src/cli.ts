@@ -1,7 +1,8 @@
 // The command line: argv -> typed config -> one pass (or a subcommand) -> report -> exit code.
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { DEFAULTS, EXIT, EXIT_TABLE, parseDuration, parsePositiveInt, parseRegex, UsageError, type PassConfig } from "./config.js";
+import { DEFAULTS, EXIT, EXIT_TABLE, parseDuration, parseEnvMarker, parseEnvName, parsePositiveInt, parseRegex, UsageError, type PassConfig } from "./config.js";
+import { ConfigError } from "./hosts/read.js";
 import type { GatewaySpec } from "./proc/gateway.js";
 import { GatewayNotFoundError } from "./proc/gateway.js";
 import { GatewayGoneError } from "./proc/snapshot.js";
@@ -36,7 +37,7 @@ function gatewayPidArg(text: string): number {
 
 /** Options shared by a one-shot pass and (later) the loop. Each maps to an env var for systemd EnvironmentFiles. */
 function addPassOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .addOption(new Option("--gateway-pid <pid>", "the gateway's pid").argParser(arg(gatewayPidArg)).env("MCP_REAPER_GATEWAY_PID").helpGroup("Gateway (name exactly one):"))
     .addOption(
       new Option("--gateway-name <name>", "the gateway's process title: argv[0], its basename, or comm (cut to 15 chars by the kernel)")
@@ -94,6 +95,38 @@ function addPassOptions(cmd: Command): Command {
     .addOption(new Option("--json", "print one JSON document instead of the report").helpGroup("Output:"))
     .addOption(new Option("--no-color", "no colours (also: NO_COLOR set, or output not a terminal)").helpGroup("Output:"))
     .addOption(new Option("--proc-root <path>", "read a recorded /proc tree (implies --dry-run)").default(DEFAULTS.procRoot).hideHelp());
+  return addServerOptions(cmd);
+}
+
+/** Wraps a config parser for a repeatable option: each use adds one parsed value. */
+function many<T>(parse: (text: string) => T): (text: string, previous: T[] | undefined) => T[] {
+  const one = arg(parse);
+  return (text, previous) => [...(previous ?? []), one(text)];
+}
+
+/** Options that teach the reaper the host's servers: config files, env in signatures, escaped orphans. */
+function addServerOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option("--mcp-config <path>", "a host config naming MCP servers (openclaw.json, claude_desktop_config.json, .cursor/mcp.json, .vscode/mcp.json); repeatable")
+        .argParser(many((t) => t))
+        .env("MCP_REAPER_MCP_CONFIG")
+        .helpGroup("Server types:"),
+    )
+    .addOption(new Option("--no-config", "do not read the OpenClaw gateway's own config (OPENCLAW_CONFIG_PATH, $OPENCLAW_STATE_DIR, ~/.openclaw)").helpGroup("Server types:"))
+    .addOption(
+      new Option("--signature-env <key>", "add this environment variable of the instance root to its server type; repeatable")
+        .argParser(many(parseEnvName))
+        .env("MCP_REAPER_SIGNATURE_ENV")
+        .helpGroup("Server types:"),
+    )
+    .addOption(new Option("--orphans", "also find the gateway's servers that escaped its tree (scans every process)").env("MCP_REAPER_ORPHANS").helpGroup("Escaped orphans:"))
+    .addOption(
+      new Option("--orphan-env <KEY=VALUE>", "with --orphans: a process carrying this environment entry is the gateway's; repeatable")
+        .argParser(many(parseEnvMarker))
+        .env("MCP_REAPER_ORPHAN_ENV")
+        .helpGroup("Escaped orphans:"),
+    );
 }
 
 interface PassOpts {
@@ -112,6 +145,11 @@ interface PassOpts {
   json?: boolean;
   color: boolean;
   procRoot: string;
+  mcpConfig?: string[];
+  config: boolean;
+  signatureEnv?: string[];
+  orphans?: boolean;
+  orphanEnv?: [string, string][];
 }
 
 function gatewaySpec(o: PassOpts): GatewaySpec {
@@ -132,12 +170,27 @@ export function toPassConfig(o: PassOpts, env: NodeJS.ProcessEnv): PassConfig {
   if (idleMs === 0) throw new UsageError("--idle 0 would call every instance idle: give a duration such as 10m, or leave --idle out");
   return {
     gateway: gatewaySpec(o),
-    policy: { keep: o.keep, minAgeMs: o.minAge, match: o.match, ignore: o.ignore ?? null, idleMs },
+    policy: {
+      keep: o.keep,
+      minAgeMs: o.minAge,
+      match: o.match,
+      ignore: o.ignore ?? null,
+      idleMs,
+      signatureEnv: o.signatureEnv ?? [],
+      orphans: o.orphans ? { markers: o.orphanEnv ?? [] } : null,
+    },
     stateFile: idleMs === null ? null : (o.stateFile ?? defaultStateFile(env)),
     graceMs: o.grace,
     dryRun: Boolean(o.dryRun || o.check),
     procRoot: o.procRoot,
+    ...serverConfig(o),
   };
+}
+
+/** The --mcp-config / --signature-env / --orphans part of a pass config. */
+function serverConfig(o: PassOpts): Pick<PassConfig, "mcpConfigs" | "discoverConfig" | "orphans"> {
+  if (o.orphanEnv && o.orphanEnv.length > 0 && !o.orphans) throw new UsageError("--orphan-env needs --orphans: the orphan search is opt-in");
+  return { mcpConfigs: o.mcpConfig ?? [], discoverConfig: o.config !== false, orphans: Boolean(o.orphans) };
 }
 
 /** Colour only on a terminal, never with NO_COLOR set (https://no-color.org), --no-color or --json. */
@@ -163,12 +216,18 @@ python -m, ...) plus its arguments and working directory. Per type the newest --
 older ones past --min-age get SIGTERM on every process of the subtree, then SIGKILL after --grace.
 Each process is checked by pid AND start time right before every signal, so a reused pid is never hit.
 
+With --mcp-config (and, for an OpenClaw gateway, its own openclaw.json) an instance that runs a
+configured server is MCP and its type is the entry's name; others fall back to --match. --orphans
+also finds the gateway's servers that escaped its tree (wrapper died first), by evidence: the
+gateway holds their stdio peer, they share its dedicated service cgroup, or they carry --orphan-env.
+
 Examples:
   mcp-reaper demo                                  see it work on a built-in leaky gateway
   mcp-reaper --gateway-name openclaw-gateway -n    show what would be reaped, and why
   mcp-reaper --gateway-pid 131886                  reap old duplicates once
   mcp-reaper --gateway-pidfile /run/gw.pid --check && echo clean
   mcp-reaper --gateway-pid 131886 --json | jq '.summary'
+  mcp-reaper --gateway-name openclaw-gateway --mcp-config ~/.cursor/mcp.json --orphans -n
 
 Exit codes:
 ${EXIT_TABLE.map(([code, text]) => `  ${code}  ${text}`).join("\n")}`;
@@ -243,7 +302,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     if (err instanceof CommanderError) {
       return err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help" ? EXIT.OK : EXIT.USAGE;
     }
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
       io.stderr.write(`mcp-reaper: ${err.message}\n`);
       return EXIT.USAGE;
     }

@@ -37,6 +37,12 @@ export interface PassConfig {
   procRoot: string;
   /** Where the activity history persists between runs (with policy.idleMs). Default: defaultStateFile(); null: memory only. */
   stateFile: string | null;
+  /** --mcp-config files naming server types. Default [] (none). */
+  mcpConfigs?: string[];
+  /** Read the OpenClaw gateway's own config (OPENCLAW_CONFIG_PATH, $OPENCLAW_STATE_DIR, ~/.openclaw). Default true; --no-config: false. */
+  discoverConfig?: boolean;
+  /** --orphans: also look over every process for servers that escaped the gateway's subtree. Default false. */
+  orphans?: boolean;
 }
 
 export const DEFAULTS = {
@@ -69,6 +75,22 @@ export function parsePositiveInt(text: string, what: string): number {
     throw new UsageError(`${what} must be a whole number >= 1, got ${JSON.stringify(text)}`);
   }
   return Number(text);
+}
+
+/** `KEY=VALUE` for --orphan-env: an environment variable name, `=`, and a non-empty value. */
+export function parseEnvMarker(text: string): [string, string] {
+  const eq = text.indexOf("=");
+  const key = eq < 0 ? text : text.slice(0, eq);
+  if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) || eq === text.length - 1) {
+    throw new UsageError(`--orphan-env must be KEY=VALUE with a non-empty value, got ${JSON.stringify(text)}`);
+  }
+  return [key, text.slice(eq + 1)];
+}
+
+/** An environment variable name for --signature-env. */
+export function parseEnvName(text: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(text)) throw new UsageError(`--signature-env must be an environment variable name, got ${JSON.stringify(text)}`);
+  return text;
 }
 
 /** A case-insensitive regular expression, or a usage error naming what is wrong with it. */

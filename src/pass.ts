@@ -4,7 +4,10 @@ import { execute, type InstanceResult } from "./act/execute.js";
 import { EXIT, type PassConfig } from "./config.js";
 import { emptyHistory, observe, type ActivityHistory } from "./decide/activity.js";
 import { instancesOf, plan as makePlan, type Plan } from "./decide/planner.js";
+import { loadConfigs, type ConfigSource } from "./hosts/read.js";
+import { runSsUnix } from "./proc/escaped.js";
 import { resolveGateway } from "./proc/gateway.js";
+import { readText } from "./proc/read.js";
 import { protectedPidsOf, takeSnapshot, type DiscoveryMethod } from "./proc/snapshot.js";
 import { loadHistory, pruneHistory, readBootId, saveHistory } from "./state.js";
 
@@ -23,6 +26,8 @@ export interface Summary {
   rssReclaimedBytes: number;
   ignored: number;
   zombies: number;
+  /** Instances found outside the gateway's subtree (--orphans). */
+  orphans?: number;
 }
 
 export interface PassResult {
@@ -37,6 +42,10 @@ export interface PassResult {
   durationMs: number;
   /** Things worth a warning line that did not stop the pass (a corrupt state file, ...). */
   warnings: string[];
+  /** Host config files read this pass (--mcp-config, OpenClaw discovery). */
+  configs?: ConfigSource[];
+  /** With --orphans: how the host-wide search went. */
+  orphanScan?: { processes: number; socketPeers: boolean; fdsComplete: boolean } | null;
 }
 
 export interface PassHooks {
@@ -67,6 +76,7 @@ export function summarize(p: Plan, results: InstanceResult[] | null): Summary {
     rssReclaimedBytes: reaped.filter((i) => results === null || freed.has(i.rootPid)).reduce((s, i) => s + i.rssBytes, 0),
     ignored: p.ignored.length,
     zombies: p.zombies.length,
+    ...(all.some((i) => i.orphan) ? { orphans: all.filter((i) => i.orphan).length } : {}),
   };
 }
 
@@ -76,9 +86,21 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
   const protectedPids = protectedPidsOf(config.procRoot, process.pid);
   const gatewayPid = resolveGateway(config.gateway, config.procRoot, protectedPids);
   const tracking = config.policy.idleMs !== null;
-  const snapshot = takeSnapshot({ procRoot: config.procRoot, gatewayPid, protectedPids, withIo: tracking });
+  const discover = config.discoverConfig ?? true;
+  const snapshot = takeSnapshot({
+    procRoot: config.procRoot,
+    gatewayPid,
+    protectedPids,
+    withIo: tracking,
+    // Environments are read only when something uses them: config matching, --signature-env, orphan markers.
+    environ: discover || (config.mcpConfigs ?? []).length > 0 || (config.policy.signatureEnv ?? []).length > 0,
+    // A recorded tree carries its `ss -xa` output beside it: the host's sockets say nothing about it.
+    orphans: config.orphans ? { ssUnix: config.procRoot === "/proc" ? runSsUnix : () => readText(`${config.procRoot}/ss-xa`) } : null,
+  });
   const scanMs = Date.now() - started;
   const warnings: string[] = [];
+  const configs = loadConfigs({ paths: config.mcpConfigs ?? [], discover, procRoot: config.procRoot, gateway: snapshot.gateway });
+  const policy = { ...config.policy, servers: [...(config.policy.servers ?? []), ...configs.entries], ...(config.orphans ? { orphans: config.policy.orphans ?? { markers: [] } } : {}) };
   // A recorded tree's history belongs to another host: keep it in memory, never in the state file.
   const stateFile = config.procRoot === "/proc" ? config.stateFile : null;
   let history: ActivityHistory | undefined;
@@ -95,7 +117,7 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
     }
   }
   const activity = history ? observe(history, snapshot, Date.now()) : new Map<number, number | null>();
-  const p = makePlan(snapshot, config.policy, activity);
+  const p = makePlan(snapshot, policy, activity);
   hooks.onPlan?.(p);
   // A proc root other than /proc is a recorded or fake tree: its pids name no real process here.
   const dryRun = config.dryRun || config.procRoot !== "/proc";
@@ -122,6 +144,10 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
     results,
     summary: summarize(p, results),
     durationMs: Date.now() - started,
+    configs: configs.sources,
+    orphanScan: snapshot.escaped
+      ? { processes: snapshot.escaped.scanned, socketPeers: snapshot.escaped.socketPeers !== null, fdsComplete: snapshot.escaped.holdersComplete }
+      : null,
   };
 }
 

@@ -36,7 +36,9 @@ export function emptyHistory(bootId: string): ActivityHistory {
  */
 export function observe(history: ActivityHistory, snapshot: Snapshot, nowMs: number): Map<number, number | null> {
   const view = new Map<number, number | null>();
-  for (const p of snapshot.procs.values()) {
+  // Escaped orphans (--orphans) take part in keep-newest too, so their activity counts the same way.
+  const escaped = snapshot.escaped?.procs.values() ?? [];
+  for (const p of [...snapshot.procs.values(), ...escaped]) {
     if (p.io === null) {
       view.set(p.pid, null);
       continue;

@@ -1,7 +1,10 @@
 // Decide: a pure function from a snapshot and a policy to a plan. Who dies is decided here and only here.
+import type { ServerEntry } from "../hosts/parse.js";
 import type { ProcInfo, Snapshot } from "../proc/snapshot.js";
 import { idleForMs, type ActivityView } from "./activity.js";
-import { namesIn, signatureOf, type Signature } from "./signature.js";
+import { matchEntry, type EntryMatch } from "./match.js";
+import { attributeOrphans, type OrphanAttribution } from "./orphans.js";
+import { basename, namesIn, signatureOf, stripLaunchers, type Signature } from "./signature.js";
 
 export interface Policy {
   /** Instances kept per server type, newest first. Default 1. */
@@ -17,7 +20,38 @@ export interface Policy {
    * long. Unknown activity (first look, unreadable io) counts as active. Default null (off).
    */
   idleMs: number | null;
+  /** Server definitions from host configs: a matching instance is MCP and its type is named after the entry. Default [] (none). */
+  servers?: readonly ServerEntry[];
+  /** Environment variables (of the instance root) whose values join the signature. Default [] (none). */
+  signatureEnv?: readonly string[];
+  /** Wrapper layers between the gateway and its servers, descended through. Default DEFAULT_LAYERS. */
+  layers?: readonly WrapperLayer[];
+  /** Escaped-orphan attribution (--orphans; the snapshot must hold `escaped`). Default null (off). */
+  orphans?: OrphanPolicy | null;
 }
+
+/** --orphans settings. */
+export interface OrphanPolicy {
+  /** --orphan-env KEY=VALUE markers: a process carrying one is the gateway's. Default [] (none). */
+  markers: readonly (readonly [string, string])[];
+}
+
+/**
+ * A process a host puts between the gateway and a server that is not the server. A "relay" is passed
+ * through: each of its children is an instance root of its own, and the relay is never touched. An
+ * "anchor" holds one server: it is the instance's root (reaped with it), but the server below it gives
+ * the type. Recognized by the script it runs (basename, without .js/.mjs/.cjs).
+ */
+export interface WrapperLayer {
+  script: string;
+  kind: "relay" | "anchor";
+}
+
+/** OpenClaw 2026.9+: gateway -> service-child-relay.js -> service-child-group-anchor.js -> server. */
+export const DEFAULT_LAYERS: readonly WrapperLayer[] = [
+  { script: "service-child-relay", kind: "relay" },
+  { script: "service-child-group-anchor", kind: "anchor" },
+];
 
 export const DEFAULT_MATCH = /mcp|modelcontextprotocol/i;
 
@@ -35,7 +69,7 @@ export interface Member {
 }
 
 export type Action = "keep" | "reap";
-export type ReasonCode = "newest" | "too-young" | "active" | "duplicate" | "protected";
+export type ReasonCode = "newest" | "too-young" | "active" | "duplicate" | "protected" | "unreachable";
 
 /** A child of the gateway with its whole subtree: the unit that is kept or reaped. */
 export interface PlannedInstance {
@@ -56,11 +90,17 @@ export interface PlannedInstance {
   reasonCode: ReasonCode;
   /** Why, in words, for the report. */
   reason: string;
+  /** The host config entry this instance runs, when one matched (its name is the type label). */
+  config?: { name: string; source: string } | null;
+  /** Set for an escaped orphan (--orphans): found outside the gateway's subtree, and why it is the gateway's. */
+  orphan?: OrphanAttribution | null;
 }
 
 export interface ServerType {
   key: string;
   label: string;
+  /** Config entries this type stands for that cannot be told apart: --keep applies per entry. Default 1. */
+  entries?: number;
   /** Newest first. */
   instances: PlannedInstance[];
 }
@@ -82,21 +122,22 @@ export interface Plan {
   zombies: { pid: number; comm: string }[];
   /** Whether the activity guard was on (then each instance's idleMs is tracked). */
   activityTracked: boolean;
+  /** Wrapper layers (relays, empty anchors) between the gateway and its servers: never touched. */
+  wrappers?: { pid: number; kind: WrapperLayer["kind"]; argv: string[] }[];
+  /** The gateway's ancestors (from --orphans sensing): never targets. */
+  gatewayAncestors?: number[];
+  /** MCP-looking processes outside the subtree that were left alone (--orphans), and why. */
+  orphansLeft?: IgnoredChild[];
+}
+
+function memberOf(p: ProcInfo, depth: number): Member {
+  return { pid: p.pid, ppid: p.ppid, startTicks: p.startTicks, state: p.state, depth, argv: p.argv, comm: p.comm, rssBytes: p.rssBytes };
 }
 
 function subtree(snapshot: Snapshot, root: ProcInfo): Member[] {
   const members: Member[] = [];
   const walk = (p: ProcInfo, depth: number): void => {
-    members.push({
-      pid: p.pid,
-      ppid: p.ppid,
-      startTicks: p.startTicks,
-      state: p.state,
-      depth,
-      argv: p.argv,
-      comm: p.comm,
-      rssBytes: p.rssBytes,
-    });
+    members.push(memberOf(p, depth));
     for (const child of snapshot.children.get(p.pid) ?? []) {
       const c = snapshot.procs.get(child);
       if (c) walk(c, depth + 1);
@@ -128,12 +169,11 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
     ignored: [],
     zombies: [],
     activityTracked: policy.idleMs !== null,
+    wrappers: [],
   };
   const byType = new Map<string, ServerType>();
 
-  for (const childPid of snapshot.children.get(g.pid) ?? []) {
-    const root = snapshot.procs.get(childPid);
-    if (!root) continue;
+  for (const { root, server } of instanceRoots(snapshot, policy.layers ?? DEFAULT_LAYERS, result.wrappers as NonNullable<Plan["wrappers"]>)) {
     if (root.state === "Z" || root.state === "X") {
       result.zombies.push({ pid: root.pid, comm: root.comm });
       continue;
@@ -144,11 +184,12 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
       result.ignored.push({ rootPid: root.pid, argv: root.argv, pids, reason: "matches --ignore" });
       continue;
     }
-    if (!matchesAny(policy.match, members)) {
+    const entry = matchEntry(procsOf(snapshot.procs, members), policy.servers ?? []);
+    if (!entry && !matchesAny(policy.match, members)) {
       result.ignored.push({ rootPid: root.pid, argv: root.argv, pids, reason: "not an MCP server (no name matches --match)" });
       continue;
     }
-    const signature = signatureOf(root.argv, root.cwd);
+    const signature = typeSignature(server, entry, policy);
     const instance: PlannedInstance = {
       rootPid: root.pid,
       rootStartTicks: root.startTicks,
@@ -162,14 +203,11 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
       action: "keep",
       reasonCode: "newest",
       reason: "",
+      config: entry ? { name: entry.entry.name, source: entry.entry.source } : null,
     };
-    let type = byType.get(signature.key);
-    if (!type) {
-      type = { key: signature.key, label: signature.label, instances: [] };
-      byType.set(signature.key, type);
-    }
-    type.instances.push(instance);
+    addToType(byType, instance, entry);
   }
+  if (policy.orphans && snapshot.escaped) planOrphans(snapshot, policy, policy.orphans, byType, result, activity);
 
   // Never targets whatever the snapshot says: pid 1 and the gateway can only sit in the subtree of a
   // corrupt or recorded tree, and protectedPids may not reach pid 1 under a fake proc root.
@@ -177,6 +215,7 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
   for (const type of byType.values()) {
     type.instances.sort(newerFirst);
     const total = type.instances.length;
+    const keep = policy.keep * (type.entries ?? 1);
     let rank = 0;
     let newestKept: PlannedInstance | undefined;
     for (const inst of type.instances) {
@@ -187,11 +226,21 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
           : "holds pid 1 or the gateway, which are never targets";
         continue;
       }
+      if (unreachableOrphan(inst)) {
+        // Nobody can talk to it any more, and evidence other than a live peer says it is the gateway's.
+        const young = inst.ageMs < policy.minAgeMs;
+        inst.action = young ? "keep" : "reap";
+        inst.reasonCode = young ? "too-young" : "unreachable";
+        inst.reason = young
+          ? `unreachable escaped orphan, but younger than --min-age ${seconds(policy.minAgeMs)} (age ${seconds(inst.ageMs)})`
+          : "escaped orphan no process can reach: its stdio peers are gone";
+        continue;
+      }
       rank++;
       newestKept ??= inst;
-      if (rank <= policy.keep) {
+      if (rank <= keep) {
         inst.reasonCode = "newest";
-        inst.reason = total === 1 ? "only instance of its type" : policy.keep === 1 ? `newest of ${total}` : `one of the ${policy.keep} newest of ${total}`;
+        inst.reason = total === 1 ? "only instance of its type" : keep === 1 ? `newest of ${total}` : `one of the ${keep} newest of ${total}`;
       } else if (inst.ageMs < policy.minAgeMs) {
         inst.reasonCode = "too-young";
         inst.reason = `older duplicate, but younger than --min-age ${seconds(policy.minAgeMs)} (age ${seconds(inst.ageMs)})`;
@@ -225,5 +274,155 @@ export function keptPids(p: Plan): Set<number> {
   const pids = new Set<number>();
   for (const inst of instancesOf(p)) if (inst.action === "keep") for (const m of inst.members) pids.add(m.pid);
   for (const child of p.ignored) for (const pid of child.pids) pids.add(pid);
+  for (const w of p.wrappers ?? []) pids.add(w.pid);
+  for (const pid of p.gatewayAncestors ?? []) pids.add(pid);
+  for (const child of p.orphansLeft ?? []) for (const pid of child.pids) pids.add(pid);
   return pids;
+}
+
+/** The wrapper layer a process is, by the script its command runs, or null. */
+export function layerOf(argv: readonly string[], layers: readonly WrapperLayer[]): WrapperLayer | null {
+  const first = stripLaunchers(argv)[0];
+  if (first === undefined) return null;
+  const script = basename(first).replace(/\.[cm]?js$/, "");
+  return layers.find((l) => l.script === script) ?? null;
+}
+
+/**
+ * Instance roots under the gateway: its children, except that relays are passed through (their
+ * children are roots) and an anchor is a root whose one child gives the type. An anchor holding no
+ * server, or several, is recorded as a wrapper (never touched) and its children are roots.
+ */
+function instanceRoots(snapshot: Snapshot, layers: readonly WrapperLayer[], wrappers: NonNullable<Plan["wrappers"]>): { root: ProcInfo; server: ProcInfo }[] {
+  const out: { root: ProcInfo; server: ProcInfo }[] = [];
+  const live = (pid: number): ProcInfo[] =>
+    (snapshot.children.get(pid) ?? []).map((c) => snapshot.procs.get(c)).filter((c): c is ProcInfo => c !== undefined);
+  const visit = (p: ProcInfo, depth: number): void => {
+    const layer = p.state === "Z" || p.state === "X" || depth > 8 ? null : layerOf(p.argv, layers);
+    if (layer === null) {
+      out.push({ root: p, server: p });
+      return;
+    }
+    const kids = live(p.pid);
+    const serving = kids.filter((k) => k.state !== "Z" && k.state !== "X");
+    if (layer.kind === "anchor" && serving.length === 1 && layerOf((serving[0] as ProcInfo).argv, layers) === null) {
+      out.push({ root: p, server: serving[0] as ProcInfo });
+      return;
+    }
+    wrappers.push({ pid: p.pid, kind: layer.kind, argv: p.argv });
+    for (const k of kids) visit(k, depth + 1);
+  };
+  for (const p of live(snapshot.gateway.pid)) visit(p, 0);
+  return out;
+}
+
+function procsOf(procs: ReadonlyMap<number, ProcInfo>, members: readonly Member[]): ProcInfo[] {
+  return members.map((m) => procs.get(m.pid)).filter((p): p is ProcInfo => p !== undefined);
+}
+
+/** The chosen env values (--signature-env) of a process; a variable it lacks is left out. */
+function pickEnv(environ: ReadonlyMap<string, string> | null | undefined, keys: readonly string[] | undefined): Map<string, string> {
+  const picked = new Map<string, string>();
+  for (const k of keys ?? []) {
+    const v = environ?.get(k);
+    if (v !== undefined) picked.set(k, v);
+  }
+  return picked;
+}
+
+/** The type of an instance: its config entry's name when one matched, else its signature. */
+function typeSignature(server: ProcInfo, entry: EntryMatch | null, policy: Policy): Signature {
+  const env = pickEnv(server.environ, policy.signatureEnv);
+  const sig = signatureOf(server.argv, server.cwd, env);
+  if (!entry) return sig;
+  const envPart = [...env].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const details = [...entry.bound, ...envPart.map(([k, v]) => `${k}=${v}`)];
+  const label = details.length > 0 ? `${entry.entry.name} (${details.join(" ")})` : entry.entry.name;
+  return { ...sig, key: JSON.stringify(["config", entry.entry.source, entry.entry.name, entry.bound, server.cwd, envPart]), label };
+}
+
+function addToType(byType: Map<string, ServerType>, instance: PlannedInstance, entry: EntryMatch | null): void {
+  let type = byType.get(instance.signature.key);
+  if (!type) {
+    type = { key: instance.signature.key, label: instance.signature.label, instances: [], ...(entry && entry.twins > 1 ? { entries: entry.twins } : {}) };
+    byType.set(instance.signature.key, type);
+  }
+  type.instances.push(instance);
+}
+
+/** An attributed orphan that nobody can reach, tied to the gateway by its cgroup or a marker: reaped after --min-age. */
+function unreachableOrphan(inst: PlannedInstance): boolean {
+  const o = inst.orphan;
+  return Boolean(o && o.reach === "nobody" && o.evidence.some((e) => e === "cgroup" || e === "env"));
+}
+
+/**
+ * Escaped orphans become instances of their type: the config entry they run, else the in-tree type
+ * one of whose processes has the same command and cwd (the wrapper that died was the in-tree root),
+ * else their own signature. MCP-looking ones without evidence are listed as left alone.
+ */
+function planOrphans(
+  snapshot: Snapshot,
+  policy: Policy,
+  orphans: OrphanPolicy,
+  byType: Map<string, ServerType>,
+  result: Plan,
+  activity: ActivityView,
+): void {
+  result.gatewayAncestors = snapshot.escaped?.gatewayAncestors ?? [];
+  const left: IgnoredChild[] = (result.orphansLeft = []);
+  const byProcess = new Map<string, Set<ServerType>>();
+  for (const type of byType.values()) {
+    for (const inst of type.instances) {
+      for (const p of procsOf(snapshot.procs, inst.members)) {
+        const k = signatureOf(p.argv, p.cwd, pickEnv(p.environ, policy.signatureEnv)).key;
+        byProcess.set(k, (byProcess.get(k) ?? new Set()).add(type));
+      }
+    }
+  }
+  for (const c of attributeOrphans(snapshot, orphans.markers)) {
+    const procs = c.members.map((m) => m.proc);
+    const members = c.members.map((m) => memberOf(m.proc, m.depth));
+    const pids = members.map((m) => m.pid);
+    // Sensing already left these out; the planner keeps its own invariants.
+    if (pids.some((pid) => pid <= 1 || pid === snapshot.gateway.pid || snapshot.procs.has(pid) || result.gatewayAncestors?.includes(pid))) continue;
+    if (policy.ignore && matchesAny(policy.ignore, members)) continue;
+    const entry = matchEntry(procs, policy.servers ?? []);
+    if (!entry && !matchesAny(policy.match, members)) continue; // not an MCP server: none of our business
+    if (c.attribution === null) {
+      left.push({ rootPid: c.root.pid, argv: c.root.argv, pids, reason: c.why });
+      continue;
+    }
+    let signature = typeSignature(c.root, entry, policy);
+    if (!entry) {
+      for (const p of procs) {
+        const types = byProcess.get(signatureOf(p.argv, p.cwd, pickEnv(p.environ, policy.signatureEnv)).key);
+        const only = types?.size === 1 ? [...types][0] : undefined;
+        if (only) {
+          signature = (only.instances[0] as PlannedInstance).signature;
+          break;
+        }
+      }
+    }
+    addToType(
+      byType,
+      {
+        rootPid: c.root.pid,
+        rootStartTicks: c.root.startTicks,
+        newestStartTicks: Math.max(...members.map((m) => m.startTicks)),
+        members,
+        signature,
+        ageMs: c.root.ageMs,
+        startedAtMs: c.root.startedAtMs,
+        rssBytes: members.reduce((sum, m) => sum + (m.rssBytes ?? 0), 0),
+        idleMs: idleForMs(pids, activity),
+        action: "keep",
+        reasonCode: "newest",
+        reason: "",
+        config: entry ? { name: entry.entry.name, source: entry.entry.source } : null,
+        orphan: c.attribution,
+      },
+      entry,
+    );
+  }
 }

@@ -221,5 +221,37 @@ export function namesIn(argv: readonly string[]): string[] {
     if (word === "") continue;
     for (const w of /\s/.test(word) ? shellSplit(word) : [word]) names.push(nameOf(w));
   }
+  const image = containerImageOf(argv);
+  if (image !== null) names.push(image);
   return names;
+}
+
+/** `docker run` / `podman run` options that take the next word as their value (the rest are flags). */
+const CONTAINER_VALUE_OPTIONS = new Set([
+  "-a", "--attach", "--add-host", "--cap-add", "--cap-drop", "--cgroupns", "--cidfile", "--cpus", "--cpu-shares", "-c",
+  "--device", "--dns", "-e", "--env", "--env-file", "--entrypoint", "--gpus", "-h", "--hostname", "--ipc", "-l", "--label",
+  "--log-driver", "--log-opt", "-m", "--memory", "--mount", "--name", "--network", "--net", "-p", "--publish", "--pid",
+  "--platform", "--pull", "--restart", "--runtime", "--security-opt", "--shm-size", "--stop-signal", "--stop-timeout",
+  "--tmpfs", "-u", "--user", "--ulimit", "-v", "--volume", "--volumes-from", "-w", "--workdir", "--userns", "--uts",
+]);
+
+/**
+ * The image of `docker run [options] IMAGE [args]` (also podman, nerdctl), or null. The docker CLI is
+ * the instance (the server runs in the container, not under the gateway), and images are named like
+ * `mcp/fetch` or `ghcr.io/github/github-mcp-server`: a path-looking word that must be matched whole.
+ */
+export function containerImageOf(argv: readonly string[]): string | null {
+  const words = argv.filter((w) => w !== "");
+  const head = basename(words[0] ?? "");
+  if (!["docker", "podman", "nerdctl"].includes(head)) return null;
+  let i = 1;
+  if (words[i] === "container") i++;
+  if (words[i] !== "run") return null;
+  for (i++; i < words.length; i++) {
+    const w = words[i] as string;
+    if (w === "--") return words[i + 1] ?? null;
+    if (!w.startsWith("-")) return w;
+    if (!w.includes("=") && CONTAINER_VALUE_OPTIONS.has(w)) i++;
+  }
+  return null;
 }

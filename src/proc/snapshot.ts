@@ -5,8 +5,9 @@
 // (pid, start ticks). Measured with 5,000 processes on the host: ps-list ~665 ms, pidtree ~222 ms, a
 // full /proc scan 105-235 ms, a walk of /proc/PID/task/*/children from the gateway ~2 ms. We read /proc
 // ourselves; the benchmark (npm run bench) keeps those packages as the baselines it measures against.
+import { senseEscaped, type EscapedFacts, type EscapedOptions } from "./escaped.js";
 import { ProcParseError, parseUptimeMs, type IoCounters, type Stat } from "./parse.js";
-import { listDir, listPids, readCmdline, readIo, readLink, readStat, readStatus, readText } from "./read.js";
+import { listDir, listPids, readCmdline, readEnviron, readIo, readLink, readStat, readStatus, readText } from "./read.js";
 
 /** Linux reports start times in USER_HZ ticks, which the kernel ABI fixes at 100 on every architecture. */
 export const TICKS_PER_SECOND = 100;
@@ -28,6 +29,8 @@ export interface ProcInfo extends Stat {
   cwd: string | null;
   /** I/O counters, read only for the activity guard; null when not asked for or not ours to read. */
   io: IoCounters | null;
+  /** Environment, read only when SnapshotOptions.environ asks (host configs, --signature-env); null when unreadable. */
+  environ?: ReadonlyMap<string, string> | null;
 }
 
 export type DiscoveryMethod = "children-files" | "full-scan";
@@ -49,6 +52,8 @@ export interface Snapshot {
   method: DiscoveryMethod;
   /** Processes that could not be read or parsed (they raced us, or their files were malformed). */
   skipped: { pid: number; why: string }[];
+  /** With SnapshotOptions.orphans: processes outside the subtree that may have escaped it, with their ties. */
+  escaped?: EscapedFacts | null;
 }
 
 export interface SnapshotOptions {
@@ -63,6 +68,10 @@ export interface SnapshotOptions {
   withIo?: boolean;
   /** Scan every /proc/PID/stat even where children files exist (the benchmark's baseline). Default false. */
   fullScan?: boolean;
+  /** Also read each process's environment (for host config matching and --signature-env). Default false. */
+  environ?: boolean;
+  /** Also look for escaped orphans of the gateway over every process (--orphans). Default null (off). */
+  orphans?: EscapedOptions | null;
 }
 
 export class GatewayGoneError extends Error {
@@ -189,6 +198,38 @@ export function protectedPidsOf(procRoot: string, pid: number): Set<number> {
   return chain;
 }
 
+/**
+ * Everything the snapshot keeps of one process, its stat already read; null when it exited meanwhile.
+ * Also used for escaped orphans, which the subtree walk does not reach.
+ */
+export function readProcInfo(
+  procRoot: string,
+  stat: Stat,
+  at: { uptimeMs: number; takenAtMs: number; skipped: Snapshot["skipped"]; environ: boolean; io: boolean },
+): ProcInfo | null {
+  const argv = readCmdline(procRoot, stat.pid);
+  if (argv === null) return null;
+  let status = null;
+  try {
+    status = readStatus(procRoot, stat.pid);
+  } catch (err) {
+    if (!(err instanceof ProcParseError)) throw err;
+    at.skipped.push({ pid: stat.pid, why: err.message });
+  }
+  const ageMs = Math.max(0, at.uptimeMs - stat.startTicks * MS_PER_TICK);
+  return {
+    ...stat,
+    ageMs,
+    startedAtMs: at.takenAtMs - ageMs,
+    rssBytes: status?.rssBytes ?? null,
+    uid: status?.uid ?? null,
+    argv,
+    cwd: readLink(`${procRoot}/${stat.pid}/cwd`),
+    ...(at.environ ? { environ: readEnviron(procRoot, stat.pid) } : {}),
+    io: at.io ? readIoOrNull(procRoot, stat.pid, at.skipped) : null,
+  };
+}
+
 /** Reads the gateway and its descendants. Throws GatewayGoneError if the gateway is not there. */
 export function takeSnapshot(options: SnapshotOptions): Snapshot {
   const procRoot = options.procRoot ?? "/proc";
@@ -202,28 +243,8 @@ export function takeSnapshot(options: SnapshotOptions): Snapshot {
   const found = discover(procRoot, options.gatewayPid, skipped, options.fullScan);
   if (found === null) throw new GatewayGoneError(`no process with pid ${options.gatewayPid}`);
 
-  const info = (stat: Stat): ProcInfo | null => {
-    const argv = readCmdline(procRoot, stat.pid);
-    if (argv === null) return null;
-    let status = null;
-    try {
-      status = readStatus(procRoot, stat.pid);
-    } catch (err) {
-      if (!(err instanceof ProcParseError)) throw err;
-      skipped.push({ pid: stat.pid, why: err.message });
-    }
-    const ageMs = Math.max(0, uptimeMs - stat.startTicks * MS_PER_TICK);
-    return {
-      ...stat,
-      ageMs,
-      startedAtMs: takenAtMs - ageMs,
-      rssBytes: status?.rssBytes ?? null,
-      uid: status?.uid ?? null,
-      argv,
-      cwd: readLink(`${procRoot}/${stat.pid}/cwd`),
-      io: options.withIo ? readIoOrNull(procRoot, stat.pid, skipped) : null,
-    };
-  };
+  const info = (stat: Stat): ProcInfo | null =>
+    readProcInfo(procRoot, stat, { uptimeMs, takenAtMs, skipped, environ: options.environ ?? false, io: options.withIo ?? false });
 
   const gatewayStat = found.stats.get(options.gatewayPid) as Stat;
   const gateway = info(gatewayStat);
@@ -237,6 +258,10 @@ export function takeSnapshot(options: SnapshotOptions): Snapshot {
     else procs.set(pid, p);
   }
 
+  const protectedPids = options.protectedPids ?? protectedPidsOf(procRoot, process.pid);
+  const escaped = options.orphans
+    ? senseEscaped(procRoot, { gateway, procs, protectedPids }, options.orphans, (stat) => readProcInfo(procRoot, stat, { uptimeMs, takenAtMs, skipped, environ: true, io: options.withIo ?? false }))
+    : null;
   return {
     procRoot,
     takenAtMs,
@@ -244,8 +269,9 @@ export function takeSnapshot(options: SnapshotOptions): Snapshot {
     gateway,
     procs,
     children: found.children,
-    protectedPids: options.protectedPids ?? protectedPidsOf(procRoot, process.pid),
+    protectedPids,
     method: found.method,
     skipped,
+    ...(escaped ? { escaped } : {}),
   };
 }

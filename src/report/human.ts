@@ -75,16 +75,20 @@ export function formatPass(r: PassResult, paint: Paint = PLAIN): string {
   const g = r.plan.gateway;
   out.push(`${paint.bold("gateway")} ${g.pid} ${commandLine(g.argv.length > 0 ? g.argv : [g.comm], 80)}`);
   out.push(paint.dim(`  scanned ${r.scan.processes} processes (${r.scan.method}) in ${r.scan.durationMs}ms`));
+  out.push(...serverHeader(r, paint));
   const byRoot = new Map(r.results?.map((x) => [x.rootPid, x]));
   if (r.plan.types.length === 0) out.push("", "  no MCP server instances under this gateway");
   for (const type of r.plan.types) {
     out.push("", `${paint.bold(safe(type.label) || "(empty command)")}  ${paint.dim(`${type.instances.length} instance${type.instances.length === 1 ? "" : "s"}`)}`);
     const cwd = type.instances[0]?.signature.cwd;
+    const config = type.instances.find((i) => i.config)?.config;
+    if (config) out.push(paint.dim(`  named by ${safe(config.source)}: runs ${safe(type.instances[0]?.signature.command.join(" ") ?? "")}`));
     if (cwd) out.push(paint.dim(`  cwd ${safe(cwd)}`));
     for (const inst of type.instances) {
       const action = inst.action === "keep" ? paint.keep("keep") : paint.reap(r.dryRun ? "would reap" : "reap");
       const facts = `pid ${inst.rootPid}  age ${formatAge(inst.ageMs)}  rss ${formatBytes(inst.rssBytes)}  ${inst.members.length} proc${inst.members.length === 1 ? "" : "s"}${r.plan.activityTracked ? `  ${activityText(inst.idleMs)}` : ""}`;
       out.push(`  ${action}  ${facts}  ${paint.dim(inst.reason)}`);
+      if (inst.orphan) out.push(`      ${paint.warn(`escaped orphan [${inst.orphan.evidence.join(", ")}]`)} ${paint.dim(`${safe(inst.orphan.detail)}; reachable by: ${inst.orphan.reach}`)}`);
       out.push(...tree(inst, paint));
       const result = byRoot.get(inst.rootPid);
       if (result) out.push(`      ${outcomeText(result, paint)}`);
@@ -94,6 +98,7 @@ export function formatPass(r: PassResult, paint: Paint = PLAIN): string {
     out.push("", paint.dim(`ignored (not MCP servers, never touched):`));
     for (const c of r.plan.ignored) out.push(paint.dim(`  ${c.rootPid} ${commandLine(c.argv, 80)}  (${c.reason})`));
   }
+  out.push(...serverFooter(r, paint));
   if (r.plan.zombies.length > 0) {
     out.push("", paint.warn(`zombies waiting for the gateway to reap them: ${r.plan.zombies.map((z) => `${z.pid} [${safe(z.comm)}]`).join(", ")}`));
   }
@@ -114,6 +119,37 @@ export function formatPass(r: PassResult, paint: Paint = PLAIN): string {
     out.push(`${paint.bold(head)}${parts.length ? ` (${parts.join(", ")})` : ""}; ${formatBytes(s.rssReclaimedBytes)} reclaimed`);
   }
   return out.join("\n");
+}
+
+/** Which host configs were read, and how the orphan search went. */
+function serverHeader(r: PassResult, paint: Paint): string[] {
+  const out: string[] = [];
+  for (const c of r.configs ?? []) {
+    const how = c.how === "option" ? "--mcp-config" : c.how;
+    out.push(paint.dim(`  config ${safe(c.path)} (${how}): ${c.error === null ? `${c.servers} stdio server${c.servers === 1 ? "" : "s"}` : safe(c.error)}`));
+  }
+  const o = r.orphanScan;
+  if (o) {
+    const gaps = [!o.socketPeers && "no socket peers (ss unavailable)", !o.fdsComplete && "some fds unreadable: unreachability unprovable"].filter(Boolean);
+    out.push(paint.dim(`  orphan search over ${o.processes} processes${gaps.length ? ` (${gaps.join("; ")})` : ""}`));
+  }
+  return out;
+}
+
+/** Wrapper layers passed through, and MCP-looking processes outside the tree that were left alone. */
+function serverFooter(r: PassResult, paint: Paint): string[] {
+  const out: string[] = [];
+  const wrappers = r.plan.wrappers ?? [];
+  if (wrappers.length > 0) {
+    out.push("", paint.dim("wrapper layers (not servers, never touched):"));
+    for (const w of wrappers) out.push(paint.dim(`  ${w.pid} ${w.kind} ${commandLine(w.argv, 80)}`));
+  }
+  const left = r.plan.orphansLeft ?? [];
+  if (left.length > 0) {
+    out.push("", paint.dim("outside the tree, left alone (not this gateway's):"));
+    for (const c of left) out.push(paint.dim(`  ${c.rootPid} ${commandLine(c.argv, 80)}  (${safe(c.reason)})`));
+  }
+  return out;
 }
 
 /** One event as text: a pass as the full report, anything else as one line. */

@@ -27,6 +27,8 @@ function instanceJson(inst: PlannedInstance, result: InstanceResult | undefined,
     action: inst.action,
     reasonCode: inst.reasonCode,
     reason: inst.reason,
+    ...(inst.config ? { config: { name: inst.config.name, path: inst.config.source } } : {}),
+    ...(inst.orphan ? { orphan: inst.orphan } : {}),
     ...(result
       ? {
           outcome: result.outcome,
@@ -58,6 +60,16 @@ export function passDocument(r: PassResult): Record<string, unknown> {
     summary: r.summary,
     warnings: r.warnings,
     durationMs: r.durationMs,
+    ...serverFields(r),
+  };
+}
+
+/** Host configs read, wrapper layers passed through, and the orphan search: present only when there is something to say. */
+function serverFields(r: PassResult): Record<string, unknown> {
+  return {
+    ...(r.configs && r.configs.length > 0 ? { configs: r.configs } : {}),
+    ...(r.plan.wrappers && r.plan.wrappers.length > 0 ? { wrappers: r.plan.wrappers } : {}),
+    ...(r.orphanScan ? { orphanScan: r.orphanScan, orphansLeft: r.plan.orphansLeft ?? [] } : {}),
   };
 }
 

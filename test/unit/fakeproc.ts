@@ -24,6 +24,11 @@ export interface FakeProc {
   missing?: ("stat" | "cmdline" | "status")[];
   /** Threads besides the main one; children files are split across them. */
   threads?: number[];
+  /** Open fds: fd -> link target (`pipe:[N]`, `socket:[N]`, `/dev/null`); fdinfo `flags:` from fdFlags (octal, default 02 = O_RDWR). */
+  fds?: Record<number, string> | null;
+  fdFlags?: Record<number, string>;
+  /** /proc/PID/cgroup text; default a single `0::/` line. */
+  cgroup?: string;
 }
 
 export function statLine(p: FakeProc): string {
@@ -57,6 +62,16 @@ export function makeFakeProc(procs: FakeProc[], options: { uptimeSeconds?: numbe
     if (p.cwd) symlinkSync(p.cwd, join(dir, "cwd"));
     if (p.io) writeFileSync(join(dir, "io"), Object.entries(p.io).map(([k, v]) => `${k}: ${v}`).join("\n") + "\n");
     if (p.environ) writeFileSync(join(dir, "environ"), Object.entries(p.environ).map(([k, v]) => `${k}=${v}\0`).join(""));
+    writeFileSync(join(dir, "cgroup"), p.cgroup ?? "0::/\n");
+    if (p.fds !== null) {
+      // An fd directory is always there unless fds is null (a process whose fds we may not read).
+      mkdirSync(join(dir, "fd"));
+      mkdirSync(join(dir, "fdinfo"));
+      for (const [fd, target] of Object.entries(p.fds ?? {})) {
+        symlinkSync(target, join(dir, "fd", fd));
+        writeFileSync(join(dir, "fdinfo", fd), `pos:\t0\nflags:\t${p.fdFlags?.[Number(fd)] ?? "02"}\nmnt_id:\t15\n`);
+      }
+    }
     const tids = [p.pid, ...(p.threads ?? [])];
     for (const tid of tids) mkdirSync(join(dir, "task", String(tid)), { recursive: true });
     if (options.childrenFiles) {

@@ -1,0 +1,195 @@
+// Sense (opt-in, --orphans): processes that may have escaped the gateway's subtree, with what ties them
+// to it. Reads every process on the host, so it runs only when asked. Deciding who is the gateway's
+// is left to src/decide/orphans.ts: this only gathers facts.
+import { spawnSync } from "node:child_process";
+import { parseCgroup, parseFdinfoMode, parseFdTarget, parseSsUnix, type FdKind, type FdMode } from "./links.js";
+import { ProcParseError, type Stat } from "./parse.js";
+import { listDir, listPids, readLink, readStat, readText } from "./read.js";
+import type { ProcInfo } from "./snapshot.js";
+
+export interface EscapedOptions {
+  /** Output of `ss -xa`, or null when it cannot be had. Default: runs iproute2's ss (bounded to 5 s). */
+  ssUnix?: () => string | null;
+}
+
+/** fd 0 or 1 of a process: what its other end is tells who can still talk to it. */
+export interface StdioEnd {
+  fd: number;
+  kind: FdKind;
+  inode: number | null;
+  /** Access mode from fdinfo: tells a pipe's read end from its write end. Null when unreadable. */
+  mode: FdMode | null;
+}
+
+export interface Holder {
+  pid: number;
+  mode: FdMode | null;
+}
+
+export interface EscapedFacts {
+  /** The gateway's ancestors, nearest first: where a subreaper that adopts its orphans sits. */
+  gatewayAncestors: number[];
+  gatewayCgroup: string | null;
+  /** Candidate roots (parent is pid 1 or a gateway ancestor, same uid as the gateway) and their descendants. */
+  procs: Map<number, ProcInfo>;
+  children: Map<number, number[]>;
+  roots: number[];
+  /** fd 0 and 1 per candidate process; null when its fd directory could not be read. */
+  stdio: Map<number, StdioEnd[] | null>;
+  cgroups: Map<number, string | null>;
+  /** Unix socket inode -> peer inode (0: peer closed), from ss; null when ss could not be run. */
+  socketPeers: Map<number, number> | null;
+  /** `pipe:N` / `socket:N` -> every process holding it: only the inodes the candidates' stdio lead to. */
+  holders: Map<string, Holder[]>;
+  /** False when some live process's fds could not be read: "nobody holds the other end" is then unprovable. */
+  holdersComplete: boolean;
+  /** Processes looked at (the whole host). */
+  scanned: number;
+}
+
+/** `ss -xa` through iproute2, or null when it is missing, fails or hangs. */
+export function runSsUnix(): string | null {
+  const r = spawnSync("ss", ["-xa"], { encoding: "utf8", timeout: 5000, maxBuffer: 64 * 1024 * 1024 });
+  return r.status === 0 && typeof r.stdout === "string" ? r.stdout : null;
+}
+
+function statOrNull(procRoot: string, pid: number): Stat | null {
+  try {
+    return readStat(procRoot, pid);
+  } catch (err) {
+    if (err instanceof ProcParseError) return null;
+    throw err;
+  }
+}
+
+function modeOf(procRoot: string, pid: number, fd: string): FdMode | null {
+  const text = readText(`${procRoot}/${pid}/fdinfo/${fd}`);
+  return text === null ? null : parseFdinfoMode(text);
+}
+
+function readStdio(procRoot: string, pid: number): StdioEnd[] | null {
+  const fds = listDir(`${procRoot}/${pid}/fd`);
+  if (fds === null) return null;
+  const ends: StdioEnd[] = [];
+  for (const fd of [0, 1]) {
+    if (!fds.includes(String(fd))) continue;
+    const target = readLink(`${procRoot}/${pid}/fd/${fd}`);
+    if (target === null) continue;
+    const { kind, inode } = parseFdTarget(target);
+    ends.push({ fd, kind, inode, mode: kind === "other" ? null : modeOf(procRoot, pid, String(fd)) });
+  }
+  return ends;
+}
+
+/**
+ * Gathers the candidates: every live process outside the subtree whose parent is pid 1 or one of the
+ * gateway's ancestors (the only places Linux reparents an orphan to: init, or the nearest subreaper
+ * above the dead parent), with the gateway's uid, and their descendants; then their stdio ends,
+ * cgroups, socket peers, and who holds the other ends.
+ */
+export function senseEscaped(
+  procRoot: string,
+  tree: { gateway: ProcInfo; procs: ReadonlyMap<number, ProcInfo>; protectedPids: ReadonlySet<number> },
+  options: EscapedOptions,
+  info: (stat: Stat) => ProcInfo | null,
+): EscapedFacts {
+  const g = tree.gateway;
+  const gatewayAncestors: number[] = [];
+  for (let pid = g.ppid, i = 0; pid > 0 && i < 4096; i++) {
+    gatewayAncestors.push(pid);
+    const s = statOrNull(procRoot, pid);
+    if (s === null || s.ppid === pid) break;
+    pid = s.ppid;
+  }
+  const landing = new Set([1, ...gatewayAncestors]);
+  const stats = new Map<number, Stat>();
+  const byParent = new Map<number, number[]>();
+  for (const pid of listPids(procRoot)) {
+    const s = statOrNull(procRoot, pid);
+    if (s === null) continue;
+    stats.set(pid, s);
+    const list = byParent.get(s.ppid);
+    if (list) list.push(pid);
+    else byParent.set(s.ppid, [pid]);
+  }
+  const never = (pid: number): boolean => pid <= 1 || pid === g.pid || tree.procs.has(pid) || tree.protectedPids.has(pid) || landing.has(pid);
+
+  const facts: EscapedFacts = {
+    gatewayAncestors,
+    gatewayCgroup: parseCgroupOf(procRoot, g.pid),
+    procs: new Map(),
+    children: new Map(),
+    roots: [],
+    stdio: new Map(),
+    cgroups: new Map(),
+    socketPeers: null,
+    holders: new Map(),
+    holdersComplete: true,
+    scanned: stats.size,
+  };
+  if (g.uid === null) return facts; // without the gateway's uid no candidate can be told to be its user's
+
+  const add = (stat: Stat): ProcInfo | null => {
+    if (never(stat.pid) || stat.state === "Z" || stat.state === "X") return null;
+    const p = info(stat);
+    if (p === null || p.argv.length === 0 || p.uid !== g.uid) return null;
+    facts.procs.set(p.pid, p);
+    facts.stdio.set(p.pid, readStdio(procRoot, p.pid));
+    facts.cgroups.set(p.pid, parseCgroupOf(procRoot, p.pid));
+    return p;
+  };
+  for (const [pid, stat] of stats) {
+    if (!landing.has(stat.ppid) || never(pid) || add(stat) === null) continue;
+    facts.roots.push(pid);
+    const queue = [pid];
+    for (let i = 0; i < queue.length; i++) {
+      const parent = queue[i] as number;
+      const kids: number[] = [];
+      for (const kid of byParent.get(parent) ?? []) {
+        const ks = stats.get(kid);
+        if (ks && !facts.procs.has(kid) && add(ks) !== null) {
+          kids.push(kid);
+          queue.push(kid);
+        }
+      }
+      facts.children.set(parent, kids);
+    }
+  }
+
+  const ends = [...facts.stdio.values()].flatMap((e) => e ?? []);
+  if (ends.some((e) => e.kind === "socket")) {
+    const text = (options.ssUnix ?? runSsUnix)();
+    facts.socketPeers = text === null ? null : parseSsUnix(text);
+  }
+  const wanted = new Set<string>();
+  for (const e of ends) {
+    if (e.kind === "pipe") wanted.add(`pipe:${e.inode}`);
+    const peer = e.kind === "socket" && e.inode !== null ? facts.socketPeers?.get(e.inode) : undefined;
+    if (peer !== undefined && peer > 0) wanted.add(`socket:${peer}`);
+  }
+  if (wanted.size === 0) return facts;
+  for (const [pid, stat] of stats) {
+    const fds = listDir(`${procRoot}/${pid}/fd`);
+    if (fds === null) {
+      // A zombie has no fds to hold; a live process we cannot read might hold the other end.
+      if (stat.state !== "Z" && stat.state !== "X") facts.holdersComplete = false;
+      continue;
+    }
+    for (const fd of fds) {
+      const target = readLink(`${procRoot}/${pid}/fd/${fd}`);
+      if (target === null) continue;
+      const { kind, inode } = parseFdTarget(target);
+      const key = `${kind}:${inode}`;
+      if (kind === "other" || !wanted.has(key)) continue;
+      const list = facts.holders.get(key) ?? [];
+      list.push({ pid, mode: kind === "pipe" ? modeOf(procRoot, pid, fd) : null });
+      facts.holders.set(key, list);
+    }
+  }
+  return facts;
+}
+
+function parseCgroupOf(procRoot: string, pid: number): string | null {
+  const text = readText(`${procRoot}/${pid}/cgroup`);
+  return text === null ? null : parseCgroup(text);
+}

@@ -1,0 +1,92 @@
+// Unit: the corpus of real-world tree shapes (test/fixtures/trees), each a fake /proc tree with the
+// plan it must give, sensed and planned the way a pass does. Plus the planner's invariants on each.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { DEFAULT_MATCH, instancesOf, keptPids, plan } from "../../src/decide/planner.js";
+import { loadConfigs } from "../../src/hosts/read.js";
+import { takeSnapshot } from "../../src/proc/snapshot.js";
+import { TREES, type TreeFixture } from "../fixtures/trees/index.js";
+import { makeFakeProc } from "./fakeproc.js";
+
+const cleanups: (() => void)[] = [];
+after(() => cleanups.forEach((c) => c()));
+
+const OURS = 999_999; // protected pid (mcp-reaper itself): never in a fixture tree
+
+function planFixture(f: TreeFixture) {
+  const dir = mkdtempSync(join(tmpdir(), "mcp-reaper-trees-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const openclawPath = join(dir, "openclaw.json");
+  if (f.openclawConfig !== undefined) writeFileSync(openclawPath, f.openclawConfig);
+  const paths = (f.mcpConfigs ?? []).map((text, i) => {
+    const path = join(dir, `config-${i}.json`);
+    writeFileSync(path, text);
+    return path;
+  });
+  const procs = f.procs.map((p) => (p.environ ? { ...p, environ: Object.fromEntries(Object.entries(p.environ).map(([k, v]) => [k, v.replace("@CONFIG@", openclawPath)])) } : p));
+  const fake = makeFakeProc(procs, { childrenFiles: true });
+  cleanups.push(fake.cleanup);
+  const snapshot = takeSnapshot({
+    procRoot: fake.root,
+    gatewayPid: f.gatewayPid,
+    protectedPids: new Set([OURS]),
+    environ: true,
+    orphans: f.orphans ? { ssUnix: () => f.orphans?.ss ?? null } : null,
+  });
+  const configs = loadConfigs({ paths, discover: true, procRoot: fake.root, gateway: snapshot.gateway, passwdPath: join(dir, "no-passwd") });
+  const p = plan(snapshot, {
+    keep: 1,
+    minAgeMs: f.minAgeMs ?? 0,
+    match: DEFAULT_MATCH,
+    ignore: null,
+    idleMs: null,
+    servers: configs.entries,
+    signatureEnv: f.signatureEnv ?? [],
+    orphans: f.orphans ? { markers: f.orphans.markers ?? [] } : null,
+  });
+  return { p, snapshot, configs };
+}
+
+describe("real-world tree shapes", () => {
+  for (const f of TREES) {
+    it(f.name, () => {
+      const { p, snapshot } = planFixture(f);
+      const types = Object.fromEntries(
+        p.types.map((t) => [t.label, t.instances.map((i) => [i.rootPid, i.action, i.reasonCode, ...(i.orphan ? [i.orphan.evidence] : [])])]),
+      );
+      assert.deepEqual(types, f.expect.types);
+      assert.deepEqual(p.ignored.map((i) => i.rootPid).sort(), (f.expect.ignored ?? []).slice().sort());
+      assert.deepEqual((p.wrappers ?? []).map((w) => w.pid).sort(), (f.expect.wrappers ?? []).slice().sort());
+      assert.deepEqual((p.orphansLeft ?? []).map((o) => o.rootPid).sort(), (f.expect.orphansLeft ?? []).slice().sort());
+
+      // Invariants: never pid 1, ourselves, the gateway, its ancestors, a wrapper, or a kept instance's process.
+      const kept = keptPids(p);
+      const ancestors = new Set(snapshot.escaped?.gatewayAncestors ?? []);
+      for (const inst of instancesOf(p).filter((i) => i.action === "reap")) {
+        for (const m of inst.members) {
+          assert.ok(m.pid > 1 && m.pid !== OURS && m.pid !== f.gatewayPid && !ancestors.has(m.pid), `reaps ${m.pid}`);
+          assert.ok(!kept.has(m.pid), `reaps ${m.pid}, which a kept instance or wrapper holds`);
+        }
+      }
+    });
+  }
+
+  it("the OpenClaw config is found through the gateway's OPENCLAW_CONFIG_PATH, and the report says which file named what", () => {
+    const f = TREES[0] as TreeFixture;
+    const { p, configs } = planFixture(f);
+    assert.equal(configs.sources.length, 1);
+    assert.equal(configs.sources[0]?.how, "OPENCLAW_CONFIG_PATH");
+    assert.equal(configs.sources[0]?.servers, 2);
+    assert.deepEqual(configs.sources[0]?.skipped, [{ name: "docs", why: "remote server (url), not a stdio process" }]);
+    for (const inst of instancesOf(p)) assert.equal(inst.config?.source, configs.sources[0]?.path);
+  });
+
+  it("without the config the same OpenClaw tree still groups by signature (negative control for naming)", () => {
+    const f = { ...(TREES[0] as TreeFixture), openclawConfig: undefined };
+    const { p } = planFixture(f as TreeFixture);
+    assert.deepEqual(p.types.map((t) => t.label).sort(), ["mcp-server-fetch", "mcp-yfinance-server"]);
+  });
+});
