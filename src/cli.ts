@@ -302,6 +302,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     const sub = addLoopOptions(addPassOptions(systemd.command(verb)))
       .description(verb === "print" ? "print the units (each under a `# FILE name` line) with this node, this mcp-reaper and the options given" : "write the units and print the systemctl commands (run them with --enable)")
       .addOption(new Option("--run-as <user>", "system units: run as this user (the gateway's), with no capabilities"))
+      .addOption(new Option("--shipped", "the files in systemd/ (mcp-reaper found on PATH), ignoring the options").hideHelp())
       .allowExcessArguments(false);
     if (verb === "install") {
       sub
@@ -309,7 +310,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         .addOption(new Option("--enable [unit]", 'also run systemctl daemon-reload and enable --now: "supervisor" (default) or "timer"'));
     }
     const words = captureCliWords(sub);
-    sub.action(async (o: PassOpts & { runAs?: string; dir?: string; enable?: string | boolean }) => {
+    sub.action(async (o: PassOpts & { runAs?: string; dir?: string; enable?: string | boolean; shipped?: boolean }) => {
       const { systemdInstall, systemdPrint } = await import("./systemd/command.js");
       setExit(verb === "print" ? systemdPrint(o, words, io) : systemdInstall(o, words, io));
     });

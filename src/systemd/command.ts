@@ -7,10 +7,10 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import type { Io } from "../cli.js";
 import { EXIT, UsageError } from "../config.js";
-import { OPTIONS_FILE, printUnits, renderUnits, SUPERVISOR_SCHEDULE, type UnitOptions } from "./units.js";
+import { OPTIONS_FILE, printUnits, renderUnits, SHIPPED, SUPERVISOR_SCHEDULE, type UnitOptions } from "./units.js";
 
 /** Options of `systemd print|install` that shape the units instead of going on the ExecStart line. */
-const UNIT_ONLY = new Set(["--user", "--dir", "--enable", "--run-as", "--schedule", "--proc-root", "--help"]);
+const UNIT_ONLY = new Set(["--user", "--dir", "--enable", "--run-as", "--schedule", "--proc-root", "--help", "--shipped"]);
 
 /**
  * Records the options given on the command line, as typed, in order: they go on the ExecStart lines.
@@ -37,9 +37,12 @@ export interface SystemdOpts {
   runAs?: string;
   dir?: string;
   enable?: string | boolean;
+  /** The files in systemd/ instead (how they are regenerated). */
+  shipped?: boolean;
 }
 
 function unitOptions(o: SystemdOpts, words: string[]): UnitOptions {
+  if (o.shipped) return SHIPPED;
   if (o.runAs !== undefined && o.user) throw new UsageError("--run-as is for system units; user units run as their user already");
   const bin = realpathSync(fileURLToPath(new URL("../../../bin/mcp-reaper.js", import.meta.url)));
   const args = [...words];
