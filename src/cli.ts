@@ -182,6 +182,8 @@ Examples:
   mcp-reaper --gateway-pid 131886                  reap old duplicates once
   mcp-reaper --gateway-pidfile /run/gw.pid --check && echo clean
   mcp-reaper --gateway-pid 131886 --json | jq '.summary'
+  mcp-reaper --gateway-unit openclaw.service --schedule "* * * * *"   supervisor: a pass every minute
+  mcp-reaper systemd print --gateway-name openclaw-gateway         systemd units with these options
 
 Exit codes:
 ${EXIT_TABLE.map(([code, text]) => `  ${code}  ${text}`).join("\n")}`;
