@@ -170,6 +170,46 @@ describe("journald priority prefixes when stderr is the journal (JOURNAL_STREAM)
   });
 });
 
+describe("the loop's log under the journal, and SIGHUP", () => {
+  it("re-reads the options file on SIGHUP, logs what changed, keeps the old options on a bad file; <N> prefixes", async () => {
+    const options = join(dir, "hup-options");
+    writeFileSync(options, "MCP_REAPER_KEEP=1\n");
+    const errFile = join(dir, "hup-stderr");
+    const fd = openSync(errFile, "w");
+    const st = statSync(errFile);
+    const child = spawn(process.execPath, [BIN, "--gateway-pid", String(sleeper.pid), "--dry-run", "--schedule", "* * * * * *", "--options-file", options], {
+      stdio: ["ignore", "ignore", fd],
+      env: { PATH: process.env.PATH, JOURNAL_STREAM: `${st.dev}:${st.ino}`, RUNTIME_DIRECTORY: runtime },
+    });
+    closeSync(fd);
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const log = (): string => readFileSync(errFile, "utf8");
+    const waitLog = async (re: RegExp): Promise<void> => {
+      const deadline = Date.now() + 10_000;
+      while (!re.test(log())) {
+        if (Date.now() > deadline) throw new Error(`no ${re} in:\n${log()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      await waitLog(/^<6>info: started: schedule "\* \* \* \* \* \*" \(\S+\), gateway pid \d+, dry run$/m);
+      await waitLog(/^<6>info: gateway found: pid \d+ \(sleep\)$/m);
+      writeFileSync(options, "MCP_REAPER_KEEP=2\nMCP_REAPER_GRACE=1s\n");
+      child.kill("SIGHUP");
+      await waitLog(/^<6>info: reloaded options: keep 1 -> 2, grace 5000ms -> 1000ms$/m);
+      writeFileSync(options, "MCP_REAPER_KEEP=zero\n");
+      child.kill("SIGHUP");
+      await waitLog(/^<3>error: reload failed: .*MCP_REAPER_KEEP: --keep must be a whole number >= 1, got "zero"; keeping the old options$/m);
+      child.kill("SIGTERM");
+      assert.equal(await exited, 0);
+      assert.match(log(), /^<6>info: stopping \(SIGTERM\)$/m);
+      for (const line of log().trimEnd().split("\n")) assert.match(line, /^<[346]>/, "every line carries a priority");
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
+
 describe("systemd units", () => {
   const hasAnalyze = spawnSync("systemd-analyze", ["--version"]).status === 0;
   const why = hasAnalyze ? false : "systemd-analyze is not installed (Debian package systemd); .ci/run installs it";
