@@ -1,5 +1,5 @@
 // The command line: argv -> typed config -> one pass (or a subcommand) -> report -> exit code.
-import { readFileSync } from "node:fs";
+import { Writable } from "node:stream";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { DEFAULTS, EXIT, EXIT_TABLE, parseDuration, parseEnvMarker, parseEnvName, parsePositiveInt, parseRegex, UsageError, type PassConfig } from "./config.js";
 import { ConfigError } from "./hosts/read.js";
@@ -7,10 +7,18 @@ import type { GatewaySpec } from "./proc/gateway.js";
 import { GatewayNotFoundError } from "./proc/gateway.js";
 import { GatewayGoneError } from "./proc/snapshot.js";
 import { exitCodeOf, runPass } from "./pass.js";
+import { packageVersion } from "./paths.js";
 import { defaultStateFile } from "./state.js";
 import type { ReportEvent } from "./report/events.js";
 import { formatHuman, PLAIN, type Paint } from "./report/human.js";
 import { formatJson } from "./report/json.js";
+import { formatLine, isJournal } from "./report/line.js";
+import { LockHeldError } from "./supervise/lock.js";
+import { layerOptions } from "./supervise/layers.js";
+import { closeRun, openRun, writeMetrics, type RunState } from "./supervise/run.js";
+import { readOptionsFile } from "./supervise/options-file.js";
+import { parseTimeZone } from "./supervise/schedule.js";
+import { captureCliWords } from "./systemd/command.js";
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -129,10 +137,28 @@ function addServerOptions(cmd: Command): Command {
     );
 }
 
+/** Supervisor, systemd and metrics options. Those with a variable can also come from the options file. */
+function addLoopOptions(cmd: Command): Command {
+  const gateway = "Gateway (name exactly one):";
+  return cmd
+    .addOption(new Option("--gateway-unit <unit>", "a systemd unit: the gateway is its MainPID (systemctl show), looked up every pass").env("MCP_REAPER_GATEWAY_UNIT").helpGroup(gateway))
+    .addOption(new Option("--user", "with --gateway-unit: a unit of the user's service manager (systemctl --user)").env("MCP_REAPER_USER_UNIT").helpGroup(gateway))
+    .addOption(new Option("--schedule <cron>", 'run as a supervisor: a pass on this cron schedule (5 fields, or 6 with seconds first, e.g. "*/30 * * * * *") until SIGTERM').helpGroup("Supervisor:"))
+    .addOption(new Option("--tz <zone>", "time zone of --schedule (default: the host's, as cron reads it)").argParser(arg(parseTimeZone)).env("MCP_REAPER_TZ").helpGroup("Supervisor:"))
+    .addOption(new Option("--options-file <path>", "MCP_REAPER_* settings as KEY=VALUE lines (systemd EnvironmentFile format); the loop re-reads it on SIGHUP").helpGroup("Supervisor:"))
+    .addOption(new Option("--metrics-file <path>", "write Prometheus metrics here after each pass (node_exporter textfile collector)").env("MCP_REAPER_METRICS_FILE").helpGroup("Output:"));
+}
+
 interface PassOpts {
   gatewayPid?: number;
   gatewayName?: string;
   gatewayPidfile?: string;
+  gatewayUnit?: string;
+  user?: boolean;
+  schedule?: string;
+  tz?: string;
+  optionsFile?: string;
+  metricsFile?: string;
   keep: number;
   minAge: number;
   match: RegExp;
@@ -160,8 +186,12 @@ function gatewaySpec(o: PassOpts): GatewaySpec {
     given.push({ kind: "name", name: o.gatewayName });
   }
   if (o.gatewayPidfile !== undefined) given.push({ kind: "pidfile", path: o.gatewayPidfile });
-  if (given.length === 0) throw new UsageError("name the gateway with --gateway-pid, --gateway-name or --gateway-pidfile (try: mcp-reaper demo)");
-  if (given.length > 1) throw new UsageError("name the gateway once: --gateway-pid, --gateway-name and --gateway-pidfile exclude each other");
+  if (o.gatewayUnit !== undefined) {
+    if (o.gatewayUnit.trim() === "" || o.gatewayUnit.startsWith("-")) throw new UsageError(`--gateway-unit: not a unit name: ${JSON.stringify(o.gatewayUnit)}`);
+    given.push({ kind: "unit", unit: o.gatewayUnit, user: Boolean(o.user) });
+  } else if (o.user) throw new UsageError("--user goes with --gateway-unit (a unit of the user's service manager)");
+  if (given.length === 0) throw new UsageError("name the gateway with --gateway-pid, --gateway-name, --gateway-pidfile or --gateway-unit (try: mcp-reaper demo)");
+  if (given.length > 1) throw new UsageError("name the gateway once: --gateway-pid, --gateway-name, --gateway-pidfile and --gateway-unit exclude each other");
   return given[0] as GatewaySpec;
 }
 
@@ -228,15 +258,19 @@ Examples:
   mcp-reaper --gateway-pidfile /run/gw.pid --check && echo clean
   mcp-reaper --gateway-pid 131886 --json | jq '.summary'
   mcp-reaper --gateway-name openclaw-gateway --mcp-config ~/.cursor/mcp.json --orphans -n
+  mcp-reaper --gateway-unit openclaw.service --schedule "* * * * *"   supervisor: a pass every minute
+  mcp-reaper systemd print --gateway-name openclaw-gateway         systemd units with these options
 
 Exit codes:
 ${EXIT_TABLE.map(([code, text]) => `  ${code}  ${text}`).join("\n")}`;
 
 function emit(io: Io, json: boolean, paint: Paint, event: ReportEvent): void {
-  io.stdout.write(`${json ? formatJson(event) : formatHuman(event, paint)}\n`);
+  // Under systemd the journal gets one line per event with its priority, not the multi-line report.
+  const journal = !json && io.stdout === process.stdout && isJournal(1, io.env);
+  io.stdout.write(`${json ? formatJson(event) : journal ? formatLine(event, true) : formatHuman(event, paint)}\n`);
 }
 
-async function runOnce(o: PassOpts, io: Io): Promise<number> {
+async function runOnce(o: PassOpts, io: Io, run?: RunState): Promise<number> {
   const config = toPassConfig(o, io.env);
   const json = Boolean(o.json);
   const paint = await paintFor(wantsColor(io, o));
@@ -250,13 +284,61 @@ async function runOnce(o: PassOpts, io: Io): Promise<number> {
   if (progress && !config.dryRun) io.stderr.write("\x1b[2K");
   // In JSON the warnings travel inside the document; for people they go to stderr.
   if (!json) for (const w of result.warnings) io.stderr.write(`mcp-reaper: warning: ${w}\n`);
+  run?.metrics?.recordPass(result, Date.now());
   emit(io, json, paint, { kind: "pass", at: Date.now(), result });
   return exitCodeOf(result, Boolean(o.check));
 }
 
-function packageVersion(): string {
+/**
+ * A one-shot run with its run state: the gateway's lock when it may signal (so a timer run and a running
+ * supervisor never reap the same gateway at once: exit 5) and the metrics file, written even when the
+ * pass fails (a missing gateway counts as an error).
+ */
+async function oneShot(o: PassOpts, io: Io): Promise<number> {
+  const config = toPassConfig(o, io.env);
+  const log = (e: ReportEvent): void => {
+    if (e.kind !== "pass") io.stderr.write(`mcp-reaper: ${e.kind}: ${e.message}\n`);
+  };
+  const run = openRun({ gateway: config.gateway, lock: !config.dryRun && config.procRoot === "/proc", metricsFile: o.metricsFile ?? null }, log);
+  const startedMs = Date.now();
   try {
-    return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+    return await runOnce(o, io, run);
+  } catch (err) {
+    const missing = err instanceof GatewayNotFoundError || err instanceof GatewayGoneError;
+    run.metrics?.recordError(missing ? "gateway_not_found" : "pass", Date.now(), Date.now() - startedMs);
+    throw err;
+  } finally {
+    writeMetrics(run, log);
+    closeRun(run);
+  }
+}
+
+/** The options with the options file applied: command line > options file > environment > default. */
+function withOptionsFile<T extends PassOpts>(cmd: Command, io: Io): T {
+  const path = (cmd.opts() as PassOpts).optionsFile;
+  let vars: Map<string, string> | null = null;
+  if (path !== undefined) {
+    vars = readOptionsFile(path);
+    if (vars === null) io.stderr.write(`mcp-reaper: warning: options file ${path} does not exist; using the command line and the environment\n`);
+  }
+  return layerOptions<T>(cmd, vars, io.env, path ?? "options file");
+}
+
+/** Under systemd, our one-line errors get journald's priority prefix (<3>, <4> for warnings) when stderr is the journal. */
+function journalAware(io: Io): Io {
+  if (io.stderr !== process.stderr || !isJournal(2, io.env)) return io;
+  const stderr = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      process.stderr.write(chunk.toString().replace(/^mcp-reaper: (warning: )?/gm, (m: string, w?: string) => `<${w ? 4 : 3}>${m}`), done);
+    },
+  });
+  return { ...io, stderr };
+}
+
+
+function versionOrUnknown(): string {
+  try {
+    return packageVersion();
   } catch {
     return "unknown";
   }
@@ -266,17 +348,24 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const program = new Command("mcp-reaper");
   program
     .description("Keep an AI gateway's MCP stdio servers bounded: keep the newest instance of each server type, terminate the older duplicates.")
-    .version(packageVersion(), "-V, --version")
+    .version(versionOrUnknown(), "-V, --version")
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
       outputError: (s, write) => write(`mcp-reaper: ${s.replace(/^error: /, "").trimEnd()}\n`),
     })
     .exitOverride()
+    // `systemd print --keep 2` must reach print, not the program's own --keep.
+    .enablePositionalOptions()
     .allowExcessArguments(false)
     .showSuggestionAfterError(true)
     .addHelpText("after", HELP_AFTER);
-  addPassOptions(program).action(async (o: PassOpts) => setExit(await runOnce(o, io)));
+  addLoopOptions(addPassOptions(program)).action(async (_o: PassOpts, cmd: Command) => {
+    const o = withOptionsFile<PassOpts>(cmd, io);
+    if (o.schedule === undefined) return setExit(await oneShot(o, io));
+    const { runLoopCommand } = await import("./supervise/command.js");
+    setExit(await runLoopCommand(cmd, o, io));
+  });
 
   program
     .command("demo")
@@ -288,12 +377,32 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       const { runDemo } = await import("./demo/run.js");
       setExit(await runDemo({ sessions: o.sessions, json: Boolean(o.json), paint: await paintFor(wantsColor(io, o)), io }));
     });
+
+  const systemd = program.command("systemd").description("print or install the systemd units: a oneshot service + timer, and the supervisor service");
+  for (const verb of ["print", "install"] as const) {
+    const sub = addLoopOptions(addPassOptions(systemd.command(verb)))
+      .description(verb === "print" ? "print the units (each under a `# FILE name` line) with this node, this mcp-reaper and the options given" : "write the units and print the systemctl commands (run them with --enable)")
+      .addOption(new Option("--run-as <user>", "system units: run as this user (the gateway's), with no capabilities"))
+      .addOption(new Option("--shipped", "the files in systemd/ (mcp-reaper found on PATH), ignoring the options").hideHelp())
+      .allowExcessArguments(false);
+    if (verb === "install") {
+      sub
+        .addOption(new Option("--dir <dir>", "write the units here (default: /etc/systemd/system, or ~/.config/systemd/user with --user)"))
+        .addOption(new Option("--enable [unit]", 'also run systemctl daemon-reload and enable --now: "supervisor" (default) or "timer"'));
+    }
+    const words = captureCliWords(sub);
+    sub.action(async (o: PassOpts & { runAs?: string; dir?: string; enable?: string | boolean; shipped?: boolean }) => {
+      const { systemdInstall, systemdPrint } = await import("./systemd/command.js");
+      setExit(verb === "print" ? systemdPrint(o, words, io) : systemdInstall(o, words, io));
+    });
+  }
   return program;
 }
 
 /** Runs the CLI; resolves to the exit code. Never throws: every failure is one line on stderr. */
 export async function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
   let code: number = EXIT.OK;
+  io = journalAware(io);
   const program = buildProgram(io, (c) => (code = c));
   try {
     await program.parseAsync([...argv]);
@@ -309,6 +418,10 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     if (err instanceof GatewayNotFoundError || err instanceof GatewayGoneError) {
       io.stderr.write(`mcp-reaper: ${err.message}\n`);
       return EXIT.GATEWAY;
+    }
+    if (err instanceof LockHeldError) {
+      io.stderr.write(`mcp-reaper: ${err.message}\n`);
+      return EXIT.LOCKED;
     }
     io.stderr.write(`mcp-reaper: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
     if (io.env.MCP_REAPER_DEBUG && err instanceof Error) io.stderr.write(`${err.stack}\n`);

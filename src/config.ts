@@ -15,6 +15,8 @@ export const EXIT = {
   GATEWAY: 3,
   /** With --check: the plan would reap at least one instance (duplicates exist). Nothing was signalled. */
   DUPLICATES: 4,
+  /** Another mcp-reaper holds this gateway's lock (a loop, or a one-shot run in progress). Nothing was signalled. */
+  LOCKED: 5,
 } as const;
 
 export const EXIT_TABLE: readonly [number, string][] = [
@@ -23,6 +25,7 @@ export const EXIT_TABLE: readonly [number, string][] = [
   [EXIT.USAGE, "usage error: bad option or value; nothing was signalled"],
   [EXIT.GATEWAY, "gateway not found, ambiguous or not readable; nothing was signalled"],
   [EXIT.DUPLICATES, "with --check: duplicates would be reaped; nothing was signalled"],
+  [EXIT.LOCKED, "another mcp-reaper already watches this gateway (its lock is held); nothing was signalled"],
 ];
 
 /** Everything one pass needs. */

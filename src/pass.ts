@@ -80,6 +80,16 @@ export function summarize(p: Plan, results: InstanceResult[] | null): Summary {
   };
 }
 
+/**
+ * The activity history a run starts from: the state file's (a recorded tree never touches it), or an
+ * empty one. The loop opens it once and hands it to every pass; a one-shot pass opens it itself.
+ */
+export function openHistory(config: PassConfig): { history: ActivityHistory; warning: string | null } {
+  const bootId = readBootId(config.procRoot);
+  const stateFile = config.procRoot === "/proc" ? config.stateFile : null;
+  return stateFile ? loadHistory(stateFile, bootId) : { history: emptyHistory(bootId), warning: null };
+}
+
 /** Runs one pass. Throws GatewayNotFoundError / GatewayGoneError when there is no gateway to look at. */
 export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promise<PassResult> {
   const started = Date.now();
@@ -105,15 +115,17 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
   const stateFile = config.procRoot === "/proc" ? config.stateFile : null;
   let history: ActivityHistory | undefined;
   if (tracking) {
-    const bootId = readBootId(config.procRoot);
     history = hooks.history;
     if (history === undefined) {
-      const loaded = stateFile ? loadHistory(stateFile, bootId) : { history: emptyHistory(bootId), warning: null };
+      const loaded = openHistory(config);
       if (loaded.warning) warnings.push(loaded.warning);
       history = loaded.history;
-    } else if (history.bootId !== bootId) {
-      history.bootId = bootId;
-      history.records.clear();
+    } else {
+      const bootId = readBootId(config.procRoot);
+      if (history.bootId !== bootId) {
+        history.bootId = bootId;
+        history.records.clear();
+      }
     }
   }
   const activity = history ? observe(history, snapshot, Date.now()) : new Map<number, number | null>();

@@ -2,11 +2,14 @@
 import { readFileSync } from "node:fs";
 import { ProcParseError } from "./parse.js";
 import { errorCode, listPids, readCmdline, readStat } from "./read.js";
+import { mainPidOfUnit } from "./unit.js";
 
 export type GatewaySpec =
   | { kind: "pid"; pid: number }
   | { kind: "name"; name: string }
-  | { kind: "pidfile"; path: string };
+  | { kind: "pidfile"; path: string }
+  /** A systemd unit: the gateway is its MainPID. `user`: ask the user's service manager (systemctl --user). */
+  | { kind: "unit"; unit: string; user: boolean };
 
 /** The gateway could not be found or read: exit code 3. */
 export class GatewayNotFoundError extends Error {
@@ -81,7 +84,13 @@ function readPidfile(path: string): number {
  */
 export function resolveGateway(spec: GatewaySpec, procRoot: string, protectedPids: ReadonlySet<number>): number {
   const pid =
-    spec.kind === "pid" ? spec.pid : spec.kind === "name" ? findByName(procRoot, spec.name, protectedPids) : readPidfile(spec.path);
+    spec.kind === "pid"
+      ? spec.pid
+      : spec.kind === "name"
+        ? findByName(procRoot, spec.name, protectedPids)
+        : spec.kind === "unit"
+          ? mainPidOfUnit(spec.unit, spec.user)
+          : readPidfile(spec.path);
   if (pid === 1) throw new GatewayNotFoundError("refusing pid 1 as the gateway: it is init, the parent of everything");
   if (protectedPids.has(pid)) throw new GatewayNotFoundError(`refusing pid ${pid} as the gateway: it is mcp-reaper itself or one of its ancestors`);
   let stat;
@@ -91,7 +100,10 @@ export function resolveGateway(spec: GatewaySpec, procRoot: string, protectedPid
     if (err instanceof ProcParseError) throw new GatewayNotFoundError(`cannot read process ${pid}: ${err.message}`);
     throw err;
   }
-  if (stat === null) throw new GatewayNotFoundError(`no process with pid ${pid}${spec.kind === "pidfile" ? ` (from ${spec.path})` : ""}`);
+  if (stat === null) {
+    const from = spec.kind === "pidfile" ? ` (from ${spec.path})` : spec.kind === "unit" ? ` (MainPID of ${spec.unit})` : "";
+    throw new GatewayNotFoundError(`no process with pid ${pid}${from}`);
+  }
   if (stat.state === "Z" || stat.state === "X") throw new GatewayNotFoundError(`process ${pid} is a zombie: the gateway has exited`);
   return pid;
 }

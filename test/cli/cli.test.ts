@@ -40,7 +40,7 @@ after(() => {
 
 describe("usage errors: exit 2, one line, nothing done", () => {
   const table: [string[], RegExp][] = [
-    [[], /name the gateway with --gateway-pid, --gateway-name or --gateway-pidfile/],
+    [[], /name the gateway with --gateway-pid, --gateway-name, --gateway-pidfile or --gateway-unit/],
     [["--gateway-pid", "abc"], /--gateway-pid must be a whole number >= 1, got "abc"/],
     [["--gateway-pid", "-5"], /-5/],
     [["--gateway-pid", "0"], /whole number >= 1/],

@@ -1,0 +1,176 @@
+// The supervisor: run a pass on a cron schedule until SIGTERM/SIGINT, never two at once, following the
+// gateway across restarts and re-reading the options file on SIGHUP. Only start-up problems are fatal.
+import { EXIT, type PassConfig } from "./config.js";
+import type { GatewaySpec } from "./proc/gateway.js";
+import { acquireLock, lockPathFor } from "./supervise/lock.js";
+import { closeRun, error, info, openRun, supervisedPass, warning, type Log, type RunState } from "./supervise/run.js";
+import type { Schedule } from "./supervise/schedule.js";
+import { MetricsFile } from "./report/metrics.js";
+
+/** Everything an options-file reload may change. */
+export interface LoopSettings {
+  config: PassConfig;
+  schedule: Schedule;
+  metricsFile: string | null;
+  /** The settings as name -> text, to log what a reload changed. */
+  shown: Record<string, string>;
+}
+
+/** A reload request (SIGHUP): the handler only sets it and wakes the loop; the loop does the work. */
+export class Wake {
+  private pending = false;
+  private listeners = new Set<() => void>();
+
+  request(): void {
+    this.pending = true;
+    for (const l of [...this.listeners]) l();
+  }
+
+  /** True once per request. */
+  take(): boolean {
+    const was = this.pending;
+    this.pending = false;
+    return was;
+  }
+
+  get requested(): boolean {
+    return this.pending;
+  }
+
+  on(l: () => void): void {
+    this.listeners.add(l);
+  }
+
+  off(l: () => void): void {
+    this.listeners.delete(l);
+  }
+}
+
+export interface LoopDeps {
+  /** Aborted by SIGTERM/SIGINT: cuts the wait, and the grace wait of a pass in progress. */
+  stop: AbortSignal;
+  wake: Wake;
+  /** Builds fresh settings from the options file (throws UsageError on a bad one). */
+  reload: () => Promise<LoopSettings>;
+  log: Log;
+  /** Take the gateway's lock. Default: when the config may signal. */
+  lock?: boolean;
+}
+
+/** Longest single timer: the wall clock is looked at again after it, so a clock jump or a suspend is noticed. */
+const MAX_SLEEP_MS = 30_000;
+
+/** Waits until `atMs` on the wall clock, or until stopped or woken. */
+async function sleepUntil(atMs: number, stop: AbortSignal, wake: Wake): Promise<void> {
+  while (!stop.aborted && !wake.requested) {
+    const leftMs = atMs - Date.now();
+    if (leftMs <= 0) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        stop.removeEventListener("abort", done);
+        wake.off(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.min(leftMs, MAX_SLEEP_MS));
+      stop.addEventListener("abort", done, { once: true });
+      wake.on(done);
+    });
+  }
+}
+
+export function describeSpec(g: GatewaySpec): string {
+  if (g.kind === "pid") return `pid ${g.pid}`;
+  if (g.kind === "name") return `name ${JSON.stringify(g.name)}`;
+  if (g.kind === "pidfile") return `pidfile ${g.path}`;
+  return `${g.user ? "user unit" : "unit"} ${g.unit}`;
+}
+
+const sameSpec = (a: GatewaySpec, b: GatewaySpec): boolean => JSON.stringify(a) === JSON.stringify(b);
+const mayLock = (c: PassConfig): boolean => !c.dryRun && c.procRoot === "/proc";
+
+/** Scheduled slots in (afterMs, untilMs], bounded: how many an overrunning pass made us miss. */
+function missedSlots(schedule: Schedule, afterMs: number, untilMs: number): number {
+  let n = 0;
+  for (let t = schedule.nextAfter(afterMs); t.atMs <= untilMs && n < 10_000; t = schedule.nextAfter(t.atMs)) n++;
+  return n;
+}
+
+/**
+ * Applies reloaded settings to the run: a new gateway spec needs its own lock (taken before the old one
+ * is let go), a new metrics file its own counters. Returns false, logged, when they cannot be applied.
+ */
+function applySettings(state: RunState, old: LoopSettings, next: LoopSettings, log: Log): boolean {
+  if (!sameSpec(old.config.gateway, next.config.gateway) || mayLock(old.config) !== mayLock(next.config)) {
+    let lock = null;
+    if (mayLock(next.config)) {
+      try {
+        lock = acquireLock(lockPathFor(next.config.gateway));
+      } catch (err) {
+        log(error(`reload: ${(err as Error).message}; keeping the old options`));
+        return false;
+      }
+    }
+    state.lock?.release();
+    state.lock = lock;
+  }
+  if (next.metricsFile !== old.metricsFile) state.metrics = next.metricsFile === null ? null : new MetricsFile(next.metricsFile);
+  const changed = Object.keys({ ...old.shown, ...next.shown })
+    .filter((k) => old.shown[k] !== next.shown[k])
+    .map((k) => `${k} ${old.shown[k] ?? "(unset)"} -> ${next.shown[k] ?? "(unset)"}`);
+  log(info(changed.length ? `reloaded options: ${changed.join(", ")}` : "reloaded options: nothing changed"));
+  return true;
+}
+
+/**
+ * Runs passes on the schedule until `stop` aborts; resolves to the exit code (0 when stopped by a signal).
+ * Throws LockHeldError at start-up (exit 5). Passes never overlap: a pass that runs past its next slot
+ * makes that slot wait; the missed slots are run once, right after, and the log says so.
+ */
+export async function runLoop(first: LoopSettings, deps: LoopDeps): Promise<number> {
+  const { stop, wake, log } = deps;
+  let settings = first;
+  const state = openRun({ gateway: first.config.gateway, lock: deps.lock ?? mayLock(first.config), metricsFile: first.metricsFile }, log);
+  try {
+    log(
+      info(
+        `started: schedule "${settings.schedule.expression}" (${settings.schedule.tz}), gateway ${describeSpec(settings.config.gateway)}` +
+          `${settings.config.dryRun ? ", dry run" : ""}${state.lock ? `, lock ${state.lock.path}` : ""}`,
+      ),
+    );
+    let next = settings.schedule.nextAfter(Date.now());
+    while (!stop.aborted) {
+      if (next.fallback) log(warning(`schedule "${settings.schedule.expression}" gave no next run time; trying again at ${new Date(next.atMs).toISOString()}`));
+      await sleepUntil(next.atMs, stop, wake);
+      if (stop.aborted) break;
+      if (wake.take()) {
+        try {
+          const fresh = await deps.reload();
+          if (applySettings(state, settings, fresh, log)) {
+            const scheduleChanged = fresh.schedule.expression !== settings.schedule.expression || fresh.schedule.tz !== settings.schedule.tz;
+            settings = fresh;
+            if (scheduleChanged) next = settings.schedule.nextAfter(Date.now());
+          }
+        } catch (err) {
+          log(error(`reload failed: ${(err as Error).message}; keeping the old options`));
+        }
+        continue;
+      }
+      if (Date.now() < next.atMs) continue;
+      const slotMs = next.atMs;
+      await supervisedPass(state, settings.config, { signal: stop }, log);
+      if (stop.aborted) break;
+      const endedMs = Date.now();
+      next = settings.schedule.nextAfter(slotMs);
+      if (!next.fallback && next.atMs <= endedMs) {
+        const missed = missedSlots(settings.schedule, slotMs, endedMs);
+        log(warning(`pass took ${((endedMs - slotMs) / 1000).toFixed(1)}s and ran past ${missed} scheduled start${missed === 1 ? "" : "s"}: the next pass starts now, not in parallel`));
+        next = { atMs: endedMs, fallback: false };
+      }
+    }
+    log(info(`stopping (${String(stop.reason ?? "signal")})`));
+    return EXIT.OK;
+  } finally {
+    closeRun(state);
+  }
+}

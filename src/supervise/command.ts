@@ -1,0 +1,115 @@
+// The supervisor on the command line: builds the loop's settings from the options (again on SIGHUP),
+// turns SIGTERM/SIGINT/SIGHUP into an AbortController and a reload request, and prints the log lines.
+import type { Command } from "commander";
+import { toPassConfig, type Io } from "../cli.js";
+import { UsageError } from "../config.js";
+import { describeSpec, runLoop, Wake, type LoopSettings } from "../loop.js";
+import type { ReportEvent } from "../report/events.js";
+import { formatJson } from "../report/json.js";
+import { formatLine, isJournal } from "../report/line.js";
+import { layerOptions } from "./layers.js";
+import { readOptionsFile } from "./options-file.js";
+import { error, warning, type Log } from "./run.js";
+import { hostTimeZone, loadSchedule, parseTimeZone } from "./schedule.js";
+
+/** What the loop reads from the parsed options (toPassConfig reads the rest). */
+export interface LoopCliOpts {
+  schedule?: string;
+  tz?: string;
+  optionsFile?: string;
+  metricsFile?: string;
+  check?: boolean;
+  json?: boolean;
+  keep: number;
+  minAge: number;
+  grace: number;
+  match: RegExp;
+  ignore?: RegExp;
+  dryRun?: boolean;
+}
+
+/** Passes on stdout, everything else on stderr; one line each, priority-prefixed where the stream is the journal. JSON: all on stdout. */
+export function loopLog(io: Io, json: boolean): Log {
+  const journalOut = isJournal(1, io.env);
+  const journalErr = isJournal(2, io.env);
+  return (event: ReportEvent) => {
+    if (json) io.stdout.write(`${formatJson(event)}\n`);
+    else if (event.kind === "pass") io.stdout.write(`${formatLine(event, journalOut)}\n`);
+    else io.stderr.write(`${formatLine(event, journalErr)}\n`);
+  };
+}
+
+/** The options file as KEY=VALUE, or null (none given, or missing: warned, and SIGHUP picks it up later). */
+export function optionsFileVars(path: string | undefined, warn: (message: string) => void): Map<string, string> | null {
+  if (path === undefined) return null;
+  const vars = readOptionsFile(path);
+  if (vars === null) warn(`options file ${path} does not exist; using the command line and the environment`);
+  return vars;
+}
+
+async function settingsFrom(o: LoopCliOpts & Parameters<typeof toPassConfig>[0]): Promise<LoopSettings> {
+  if (o.check) throw new UsageError("--check is for one-shot runs; it does not go with --schedule");
+  const config = toPassConfig(o, process.env);
+  const tz = o.tz === undefined ? hostTimeZone() : parseTimeZone(o.tz);
+  const schedule = await loadSchedule(o.schedule as string, tz);
+  return {
+    config,
+    schedule,
+    metricsFile: o.metricsFile ?? null,
+    shown: {
+      gateway: describeSpec(config.gateway),
+      keep: String(config.policy.keep),
+      "min-age": `${config.policy.minAgeMs}ms`,
+      match: config.policy.match.source,
+      ignore: config.policy.ignore?.source ?? "(none)",
+      grace: `${config.graceMs}ms`,
+      "dry-run": String(config.dryRun),
+      "metrics-file": o.metricsFile ?? "(none)",
+      tz,
+    },
+  };
+}
+
+/**
+ * Runs the loop until SIGTERM or SIGINT (exit 0). Signal handlers only trip the AbortController or set
+ * the reload request; a watchdog bounds the exit at grace + 2 s should a pass not finish.
+ */
+export async function runLoopCommand(cmd: Command, o: LoopCliOpts & Parameters<typeof toPassConfig>[0], io: Io): Promise<number> {
+  const log = loopLog(io, Boolean(o.json));
+  const first = await settingsFrom(o);
+  let current = first;
+  const stop = new AbortController();
+  const wake = new Wake();
+  const onStop = (signal: NodeJS.Signals): void => stop.abort(signal);
+  const onHup = (): void => wake.request();
+  process.on("SIGTERM", onStop);
+  process.on("SIGINT", onStop);
+  process.on("SIGHUP", onHup);
+  stop.signal.addEventListener(
+    "abort",
+    () => {
+      const boundMs = current.config.graceMs + 2000;
+      setTimeout(() => {
+        log(error(`a pass did not finish within ${boundMs}ms of ${String(stop.signal.reason)}; exiting anyway`));
+        process.exit(1);
+      }, boundMs).unref();
+    },
+    { once: true },
+  );
+  try {
+    return await runLoop(first, {
+      stop: stop.signal,
+      wake,
+      log,
+      reload: async () => {
+        const vars = optionsFileVars(o.optionsFile, (m) => log(warning(m)));
+        current = await settingsFrom(layerOptions(cmd, vars, process.env, o.optionsFile ?? "options file"));
+        return current;
+      },
+    });
+  } finally {
+    process.off("SIGTERM", onStop);
+    process.off("SIGINT", onStop);
+    process.off("SIGHUP", onHup);
+  }
+}

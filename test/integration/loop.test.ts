@@ -1,0 +1,182 @@
+// Integration: the supervisor loop (the built bin) against real leaky gateways: it keeps every server type
+// bounded while sessions keep coming, follows a restarted gateway, refuses a second reaper on the same
+// gateway, and stops cleanly on SIGTERM, also in the middle of a grace wait. Every world and loop is stopped.
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { DEFAULT_MATCH, instancesOf, plan } from "../../src/decide/planner.js";
+import { startWorld, type World } from "../../src/demo/world.js";
+import { readStat } from "../../src/proc/read.js";
+import { protectedPidsOf, takeSnapshot } from "../../src/proc/snapshot.js";
+import { parsePrometheusText } from "../unit/prom.js";
+
+const BIN = fileURLToPath(new URL("../../../bin/mcp-reaper.js", import.meta.url));
+
+interface Loop {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+let worlds: World[] = [];
+let loops: Loop[] = [];
+let dirs: string[] = [];
+afterEach(async () => {
+  // world.stop() waits for the gateway's exit event on an unref'd child and timer: with no loop process
+  // left to hold the event loop open, node would end the run mid-wait. A ref'd timer holds it.
+  const keepAlive = setInterval(() => undefined, 1000);
+  for (const l of loops) if (l.child.exitCode === null && l.child.signalCode === null) l.child.kill("SIGKILL");
+  await Promise.all(loops.map((l) => l.exited));
+  await Promise.all(worlds.map((w) => w.stop()));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  clearInterval(keepAlive);
+  worlds = [];
+  loops = [];
+  dirs = [];
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "reaper-loop-"));
+  dirs.push(d);
+  return d;
+}
+
+function startLoop(args: string[], runtime: string): Loop {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH, RUNTIME_DIRECTORY: runtime } });
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const loop = { child, stdout: () => out, stderr: () => err, exited };
+  loops.push(loop);
+  return loop;
+}
+
+/** Polls until `ok()` holds; fails with `what` and the loop's output after the timeout. */
+async function waitFor(ok: () => boolean, timeoutMs: number, what: string, loop?: Loop): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs} ms${loop ? `\nstdout:\n${loop.stdout()}\nstderr:\n${loop.stderr()}` : ""}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** MCP instances per server type under the gateway right now, by the planner's own grouping. */
+function countsByType(gatewayPid: number): Map<string, number> {
+  const snap = takeSnapshot({ gatewayPid, protectedPids: protectedPidsOf("/proc", process.pid) });
+  const p = plan(snap, { keep: 1, minAgeMs: 0, match: DEFAULT_MATCH, ignore: null, idleMs: null });
+  return new Map(p.types.map((t) => [t.label, instancesOf({ ...p, types: [t] }).length]));
+}
+
+async function stopLoop(loop: Loop, boundMs: number): Promise<{ code: number | null; ms: number }> {
+  const t0 = Date.now();
+  loop.child.kill("SIGTERM");
+  const { code } = await loop.exited;
+  const ms = Date.now() - t0;
+  assert.ok(ms <= boundMs, `stopped in ${ms} ms, bound ${boundMs} ms`);
+  return { code, ms };
+}
+
+describe("supervisor loop", () => {
+  it("keeps every type at <= keep + 1 for 20 s while a session starts every second; the newest still answers", async () => {
+    const w = await startWorld({ sessions: 2, types: ["fetch", "filesystem"], decoy: true });
+    worlds.push(w);
+    const d = tempDir();
+    const metrics = join(d, "reaper.prom");
+    const loop = startLoop(["--gateway-pid", String(w.gatewayPid), "--schedule", "* * * * * *", "--min-age", "0", "--grace", "2s", "--metrics-file", metrics], d);
+    await waitFor(() => /pass: gateway/.test(loop.stdout()), 10_000, "first pass", loop);
+
+    let sessions = 0;
+    let starting: Promise<unknown> = Promise.resolve();
+    const timer = setInterval(() => {
+      starting = starting.then(() => w.startSession().then(() => sessions++));
+    }, 1000);
+    let worst = 0;
+    const samples: string[] = [];
+    try {
+      const end = Date.now() + 20_000;
+      while (Date.now() < end) {
+        const counts = countsByType(w.gatewayPid);
+        for (const [type, n] of counts) {
+          worst = Math.max(worst, n);
+          if (n > 2) samples.push(`${new Date().toISOString()} ${type}: ${n}`);
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    } finally {
+      clearInterval(timer);
+      await starting;
+    }
+    assert.ok(sessions >= 15, `sessions started: ${sessions}`);
+    assert.deepEqual(samples, [], `more than keep + 1 instances of a type:\n${samples.join("\n")}\n${loop.stdout().slice(-2000)}`);
+    // Let the loop catch up with the last session, then the newest of each type must still answer.
+    await waitFor(() => [...countsByType(w.gatewayPid).values()].every((n) => n === 1), 10_000, "one instance per type", loop);
+    const newest = Math.max(...w.servers().map((s) => s.session));
+    for (const type of ["fetch", "filesystem"] as const) assert.equal(await w.ping(newest, type), true, `${type} of session ${newest} answers`);
+    assert.ok(w.decoyPid !== null && readStat("/proc", w.decoyPid) !== null, "the decoy worker is untouched");
+
+    const { code, ms } = await stopLoop(loop, 2000 + 2000);
+    assert.equal(code, 0, loop.stderr());
+    assert.match(loop.stderr(), /info: stopping \(SIGTERM\)/);
+    const m = parsePrometheusText(readFileSync(metrics, "utf8"));
+    const reaped = (m.get("mcp_reaper_reaped_instances_total")?.samples ?? []).reduce((s, x) => s + x.value, 0);
+    // Every session but the newest was reaped, 2 types each; plus the 2 sessions the world started with.
+    assert.equal(reaped, (sessions + 2 - 1) * 2, "metrics count every reap");
+    assert.ok((m.get("mcp_reaper_passes_total")?.samples[0]?.value ?? 0) >= 20);
+    console.log(`# loop: ${sessions} sessions in 20 s, at most ${worst} instances of a type, ${reaped} reaped, stopped in ${ms} ms`);
+  });
+
+  it("follows a restarted gateway through its pidfile, logs its absence once; a second reaper is refused (exit 5)", async () => {
+    const d = tempDir();
+    const wdir = join(d, "world");
+    mkdirSync(wdir);
+    const a = await startWorld({ sessions: 2, types: ["fetch"], decoy: false, dir: wdir });
+    worlds.push(a);
+    const loop = startLoop(["--gateway-pidfile", a.pidfile, "--schedule", "* * * * * *", "--min-age", "0", "--grace", "1s"], d);
+    await waitFor(() => new RegExp(`pass: gateway ${a.gatewayPid} .*1 reaped`).test(loop.stdout()), 10_000, "a pass on the first gateway", loop);
+
+    // Same gateway spec: the second loop and a one-shot real run are refused; a dry run is not.
+    const second = startLoop(["--gateway-pidfile", a.pidfile, "--schedule", "* * * * * *"], d);
+    assert.equal((await second.exited).code, 5, second.stderr());
+    assert.match(second.stderr(), new RegExp(`^mcp-reaper: another mcp-reaper \\(pid ${loop.child.pid}\\) already watches this gateway`));
+    const once = spawnSync(process.execPath, [BIN, "--gateway-pidfile", a.pidfile], { encoding: "utf8", env: { PATH: process.env.PATH, RUNTIME_DIRECTORY: d } });
+    assert.equal(once.status, 5, once.stderr);
+
+    await a.stop();
+    await waitFor(() => /warning: gateway not found/.test(loop.stderr()), 10_000, "absence logged", loop);
+    const passesBefore = (loop.stdout().match(/pass: /g) ?? []).length;
+    await new Promise((r) => setTimeout(r, 3000)); // three more scheduled passes without a gateway
+    assert.equal((loop.stderr().match(/gateway not found/g) ?? []).length, 1, `absence logged once:\n${loop.stderr()}`);
+    assert.equal((loop.stdout().match(/pass: /g) ?? []).length, passesBefore);
+
+    const b = await startWorld({ sessions: 2, types: ["fetch"], decoy: false, dir: wdir });
+    worlds.push(b);
+    assert.notEqual(b.gatewayPid, a.gatewayPid);
+    await waitFor(() => new RegExp(`info: gateway is back: pid ${b.gatewayPid}`).test(loop.stderr()), 10_000, "new gateway found", loop);
+    await waitFor(() => countsByType(b.gatewayPid).get([...countsByType(b.gatewayPid).keys()][0] as string) === 1, 10_000, "new gateway's duplicate reaped", loop);
+
+    const { code } = await stopLoop(loop, 1000 + 2000);
+    assert.equal(code, 0);
+  });
+
+  it("SIGTERM in the middle of a grace wait cuts it: exit 0 within grace + 2 s, the TERM-ignoring server killed", async () => {
+    const w = await startWorld({ sessions: 2, types: ["fetch"], ignoreTermType: "fetch", decoy: false });
+    worlds.push(w);
+    const d = tempDir();
+    const old = w.servers().find((s) => s.session === 1)!;
+    const loop = startLoop(["--gateway-pid", String(w.gatewayPid), "--schedule", "* * * * * *", "--min-age", "0", "--grace", "20s"], d);
+    await waitFor(() => (w.signalsSeen()[old.pid] ?? []).includes("SIGTERM"), 10_000, "SIGTERM reached the old server", loop);
+    const { code, ms } = await stopLoop(loop, 20_000 + 2000);
+    assert.equal(code, 0, loop.stderr());
+    assert.ok(ms < 5000, `the grace wait was cut: ${ms} ms`);
+    const stat = readStat("/proc", old.pid);
+    assert.ok(stat === null || stat.state === "Z", "the TERM-ignoring server was killed");
+    assert.match(loop.stdout(), /1 killed/);
+  });
+});

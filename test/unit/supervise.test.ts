@@ -1,0 +1,302 @@
+// Pure and file-level pieces of the supervisor: schedule (incl. the DST gap), options file, option
+// precedence, lock, metrics text format, log lines, ExecStart quoting.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { Command, Option } from "commander";
+import { UsageError } from "../../src/config.js";
+import { readStat } from "../../src/proc/read.js";
+import { formatLine, priorityOf } from "../../src/report/line.js";
+import { escapeLabelValue, MetricsFile } from "../../src/report/metrics.js";
+import { layerOptions } from "../../src/supervise/layers.js";
+import { acquireLock, LockHeldError, lockDir, lockFileName } from "../../src/supervise/lock.js";
+import { parseOptionsFile } from "../../src/supervise/options-file.js";
+import { Throttle } from "../../src/supervise/run.js";
+import { FALLBACK_DELAY_MS, loadSchedule, nextRunAfter } from "../../src/supervise/schedule.js";
+import { execWord } from "../../src/systemd/units.js";
+import { parsePrometheusText } from "./prom.js";
+import { passResult } from "./passfixture.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "reaper-unit-sup-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("schedule", () => {
+  const bad: [string, RegExp][] = [
+    ["", /need 5 fields .* got 0/],
+    ["* * *", /need 5 fields .* got 3/],
+    ["* * * * * * *", /got 7/],
+    ["61 * * * *", /Constraint error, got value 61 expected range 0-59/],
+    ["a b c d e", /Invalid characters/],
+    ["0 0 31 2 *", /Invalid explicit day of month/],
+  ];
+  for (const [expr, reason] of bad) {
+    it(`rejects ${JSON.stringify(expr)} with the parser's reason, one line`, async () => {
+      await assert.rejects(loadSchedule(expr, "UTC"), (err: Error) => err instanceof UsageError && reason.test(err.message) && !err.message.includes("\n"));
+    });
+  }
+
+  it("5 fields are minutes, 6 start with seconds; next is strictly after now", async () => {
+    const now = Date.parse("2026-01-01T00:00:30.000Z");
+    assert.equal((await loadSchedule("* * * * *", "UTC")).nextAfter(now).atMs, Date.parse("2026-01-01T00:01:00Z"));
+    assert.equal((await loadSchedule("*/10 * * * * *", "UTC")).nextAfter(now).atMs, Date.parse("2026-01-01T00:00:40Z"));
+    // Exactly on a slot: the next one, never the same instant again.
+    assert.equal((await loadSchedule("*/10 * * * * *", "UTC")).nextAfter(now + 10_000).atMs, Date.parse("2026-01-01T00:00:50Z"));
+  });
+
+  it("never stalls across DST gaps (cron-parser #404): 3 days of Europe/Rome spring-forward, strictly increasing", async () => {
+    for (const expr of ["30 2 * * *", "0 3 * * 0", "*/5 * * * *", "0 * * * *", "0 5 * * 0"]) {
+      const s = await loadSchedule(expr, "Europe/Rome");
+      let t = Date.parse("2025-03-29T00:00:00Z");
+      const end = Date.parse("2025-04-01T00:00:00Z");
+      let steps = 0;
+      while (t < end) {
+        const next = s.nextAfter(t);
+        assert.ok(next.atMs > t, `${expr}: ${new Date(next.atMs).toISOString()} after ${new Date(t).toISOString()}`);
+        assert.ok(next.atMs - t <= 7 * 86_400_000, `${expr}: a gap of ${next.atMs - t} ms`);
+        t = next.atMs;
+        assert.ok(++steps < 2000);
+      }
+    }
+  });
+
+  it("a parser that throws, goes backwards or stands still is stepped past, then falls back to a fixed delay", () => {
+    const now = 1_000_000;
+    assert.deepEqual(nextRunAfter((from) => (from === now ? NaN : from + 5), now), { atMs: now + 1005, fallback: false });
+    let calls = 0;
+    const stuck = nextRunAfter(() => {
+      calls++;
+      throw new Error("hasNext() false");
+    }, now);
+    assert.deepEqual(stuck, { atMs: now + FALLBACK_DELAY_MS, fallback: true });
+    assert.ok(calls >= 2);
+    assert.equal(nextRunAfter(() => now - 1, now).fallback, true);
+    assert.equal(nextRunAfter(() => now, now).fallback, true);
+  });
+});
+
+describe("options file (systemd EnvironmentFile format)", () => {
+  it("reads comments, quotes, escapes and continuations", () => {
+    const vars = parseOptionsFile(
+      [
+        "# comment",
+        "; also a comment",
+        "",
+        "MCP_REAPER_KEEP=2",
+        "  MCP_REAPER_GATEWAY_NAME = open claw  ",
+        'MCP_REAPER_MATCH="mcp|a \\"b\\" \\\\d"',
+        "MCP_REAPER_IGNORE='$literal \\n'",
+        "MCP_REAPER_GRACE=1\\",
+        "0s",
+        "OTHER=x=y",
+      ].join("\n"),
+      "f",
+    );
+    assert.deepEqual(Object.fromEntries(vars), {
+      MCP_REAPER_KEEP: "2",
+      MCP_REAPER_GATEWAY_NAME: "open claw",
+      MCP_REAPER_MATCH: 'mcp|a "b" \\d',
+      MCP_REAPER_IGNORE: "$literal \\n",
+      MCP_REAPER_GRACE: "10s",
+      OTHER: "x=y",
+    });
+  });
+
+  for (const [text, reason] of [
+    ["no equals sign", /f:1: expected KEY=VALUE/],
+    ["1BAD=x", /f:1: expected KEY=VALUE/],
+    ['\nK="open', /f:2: K: missing closing "/],
+    ["K='a' b", /text after the closing '/],
+  ] as const) {
+    it(`rejects ${JSON.stringify(text)}`, () => assert.throws(() => parseOptionsFile(text, "f"), reason));
+  }
+});
+
+describe("option precedence: command line > options file > environment > default", () => {
+  const program = (argv: string[]): Command => {
+    const cmd = new Command()
+      .exitOverride()
+      .addOption(new Option("--keep <n>").argParser((t) => Number(t)).default(1).env("MCP_REAPER_KEEP"))
+      .addOption(new Option("--grace <d>").default("5s").env("MCP_REAPER_GRACE"))
+      .addOption(new Option("--tz <z>").env("MCP_REAPER_TZ"))
+      .addOption(new Option("--user").env("MCP_REAPER_USER_UNIT"));
+    cmd.parse(argv, { from: "user" });
+    return cmd;
+  };
+  const file = new Map([
+    ["MCP_REAPER_KEEP", "3"],
+    ["MCP_REAPER_GRACE", "2s"],
+  ]);
+  const env = { MCP_REAPER_KEEP: "4", MCP_REAPER_GRACE: "9s", MCP_REAPER_TZ: "UTC", MCP_REAPER_USER_UNIT: "0" };
+
+  it("each option from the highest layer that has it", () => {
+    const o = layerOptions<Record<string, unknown>>(program(["--keep", "7"]), file, env, "f");
+    assert.deepEqual(o, { keep: 7, grace: "2s", tz: "UTC", user: false });
+  });
+  it("without a file the environment wins over the default; without both the default stands", () => {
+    assert.deepEqual(layerOptions<Record<string, unknown>>(program([]), null, env, "f"), { keep: 4, grace: "9s", tz: "UTC", user: false });
+    assert.deepEqual(layerOptions<Record<string, unknown>>(program([]), null, {}, "f"), { keep: 1, grace: "5s", tz: undefined, user: undefined });
+  });
+  it("a reload re-reads the file: a key removed falls back to the environment", () => {
+    const cmd = program([]);
+    assert.equal(layerOptions<{ keep: number }>(cmd, file, env, "f").keep, 3);
+    assert.equal(layerOptions<{ keep: number }>(cmd, new Map(), env, "f").keep, 4);
+  });
+  it("a misspelt MCP_REAPER_ key is a usage error; other variables are left alone", () => {
+    assert.throws(() => layerOptions(program([]), new Map([["MCP_REAPER_KEPP", "2"]]), {}, "f"), /f: unknown setting MCP_REAPER_KEPP/);
+    assert.doesNotThrow(() => layerOptions(program([]), new Map([["NODE_OPTIONS", "x"]]), {}, "f"));
+    assert.throws(() => layerOptions(program([]), new Map([["MCP_REAPER_USER_UNIT", "maybe"]]), {}, "f"), /f: MCP_REAPER_USER_UNIT: expected 1\/true/);
+  });
+});
+
+describe("lock", () => {
+  const startTicksOf = (pid: number): number => (readStat("/proc", pid) as { startTicks: number }).startTicks;
+
+  it("names the file after the gateway spec; /tmp locks carry the uid", () => {
+    assert.equal(lockFileName({ kind: "name", name: "openclaw-gateway" }, 0, false), "mcp-reaper.name.openclaw-gateway.lock");
+    assert.match(lockFileName({ kind: "pidfile", path: "/run/gw.pid" }, 0, false), /^mcp-reaper\.pidfile\._run_gw\.pid-[0-9a-f]{8}\.lock$/);
+    assert.equal(lockFileName({ kind: "unit", unit: "gw.service", user: true }, 1000, true), "mcp-reaper-u1000.user-unit.gw.service.lock");
+    assert.deepEqual(lockDir({ RUNTIME_DIRECTORY: "/run/mcp-reaper:/run/x", XDG_RUNTIME_DIR: "/run/user/1" }, 0), { dir: "/run/mcp-reaper", shared: false });
+    assert.deepEqual(lockDir({ XDG_RUNTIME_DIR: "/run/user/1" }, 1), { dir: "/run/user/1", shared: false });
+    assert.deepEqual(lockDir({}, 0), { dir: "/run", shared: false });
+    assert.deepEqual(lockDir({}, 1000), { dir: "/tmp", shared: true });
+  });
+
+  it("is refused while a live holder has it, taken over when the holder is gone or its pid reused", () => {
+    const path = join(tmp, "a.lock");
+    const parent = { pid: process.ppid, startTicks: startTicksOf(process.ppid) };
+    writeFileSync(path, `${parent.pid} ${parent.startTicks}\n`);
+    assert.throws(() => acquireLock(path), (e: Error) => e instanceof LockHeldError && e.message.includes(`pid ${parent.pid}`));
+    assert.equal(readFileSync(path, "utf8"), `${parent.pid} ${parent.startTicks}\n`, "a live holder's lock is left as it was");
+
+    // Same pid, other start ticks: that process is gone and the pid names another one now.
+    writeFileSync(path, `${parent.pid} ${parent.startTicks + 1}\n`);
+    const lock = acquireLock(path);
+    assert.deepEqual(lock.tookOverFrom, { pid: parent.pid, startTicks: parent.startTicks + 1 });
+    assert.equal(readFileSync(path, "utf8"), `${process.pid} ${startTicksOf(process.pid)}\n`);
+    assert.deepEqual(lock.check(), { state: "held" });
+    rmSync(path);
+    assert.deepEqual(lock.check(), { state: "recreated" });
+    assert.ok(existsSync(path));
+    lock.release();
+    assert.ok(!existsSync(path));
+  });
+
+  it("a dead pid and a garbage file are stale", () => {
+    const path = join(tmp, "b.lock");
+    const dead = spawnSync("true").pid as number; // exited and reaped: nothing has this pid right now
+    writeFileSync(path, `${dead} 1\n`);
+    const lock = acquireLock(path);
+    assert.equal((lock.tookOverFrom as { pid: number }).pid, dead);
+    lock.release();
+    writeFileSync(path, "garbage");
+    const again = acquireLock(path);
+    assert.equal(again.tookOverFrom, "unreadable");
+    again.release();
+  });
+
+  it("notices when another live reaper holds it now", () => {
+    const path = join(tmp, "c.lock");
+    const lock = acquireLock(path);
+    writeFileSync(path, `${process.ppid} ${startTicksOf(process.ppid)}\n`);
+    assert.deepEqual(lock.check(), { state: "lost", holder: { pid: process.ppid, startTicks: startTicksOf(process.ppid) } });
+    lock.release();
+    assert.ok(existsSync(path), "release leaves someone else's lock alone");
+  });
+});
+
+describe("metrics", () => {
+  it("escapes label values: backslash, quote, newline", () => {
+    assert.equal(escapeLabelValue('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
+  });
+
+  it("writes a valid text-format file; counters carry over into the next run, gauges do not", () => {
+    const path = join(tmp, "m.prom");
+    const m1 = new MetricsFile(path);
+    assert.equal(m1.carryOverProblem, null);
+    m1.recordPass(passResult({ label: 'we"ird\\type\nx', kept: 1, outcomes: ["terminated", "killed", "failed"], rssBytes: 1000 }), 1_700_000_000_000);
+    m1.write();
+    const first = parsePrometheusText(readFileSync(path, "utf8"));
+    const v = (f: typeof first, name: string, labels: Record<string, string> = {}): number | undefined => f.get(name)?.samples.find((s) => JSON.stringify(s.labels) === JSON.stringify(labels))?.value;
+    assert.equal(first.get("mcp_reaper_passes_total")?.type, "counter");
+    assert.equal(v(first, "mcp_reaper_reaped_instances_total", { type: 'we"ird\\type\nx' }), 2);
+    assert.equal(v(first, "mcp_reaper_killed_instances_total", { type: 'we"ird\\type\nx' }), 1);
+    assert.equal(v(first, "mcp_reaper_errors_total", { kind: "reap" }), 1);
+    assert.equal(v(first, "mcp_reaper_reclaimed_bytes_total"), 2000);
+    assert.equal(v(first, "mcp_reaper_instances", { type: 'we"ird\\type\nx', state: "kept" }), 1);
+    assert.equal(v(first, "mcp_reaper_instances", { type: 'we"ird\\type\nx', state: "reaped" }), 3);
+    assert.equal(v(first, "mcp_reaper_last_pass_timestamp_seconds"), 1_700_000_000);
+    assert.equal(v(first, "mcp_reaper_last_pass_success"), 0);
+    assert.equal(first.get("mcp_reaper_last_success_timestamp_seconds")?.samples.length, 0);
+
+    const m2 = new MetricsFile(path);
+    m2.recordError("gateway_not_found", 1_700_000_060_000, 3);
+    m2.write();
+    const second = parsePrometheusText(readFileSync(path, "utf8"));
+    assert.equal(v(second, "mcp_reaper_passes_total"), 2);
+    assert.equal(v(second, "mcp_reaper_reaped_instances_total", { type: 'we"ird\\type\nx' }), 2);
+    assert.equal(v(second, "mcp_reaper_errors_total", { kind: "gateway_not_found" }), 1);
+    assert.equal(v(second, "mcp_reaper_gateway_up"), 0);
+    assert.equal(second.get("mcp_reaper_instances")?.samples.length, 0, "no instance gauges without a plan");
+    assert.ok(!readFileSync(path, "utf8").includes(".tmp"));
+  });
+
+  it("a corrupt previous file: counters start from zero and the reason is kept for one warning", () => {
+    const path = join(tmp, "bad.prom");
+    writeFileSync(path, "this is { not metrics\n");
+    const m = new MetricsFile(path);
+    assert.match(m.carryOverProblem ?? "", /counters start from 0/);
+    m.recordError("pass", 1000, 1);
+    m.write();
+    assert.equal(parsePrometheusText(readFileSync(path, "utf8")).get("mcp_reaper_passes_total")?.samples[0]?.value, 1);
+  });
+
+  it("dry runs count passes but no reaps", () => {
+    const path = join(tmp, "dry.prom");
+    const m = new MetricsFile(path);
+    m.recordPass(passResult({ label: "t", kept: 1, outcomes: ["terminated"], rssBytes: 5, dryRun: true }), 1000);
+    m.write();
+    const f = parsePrometheusText(readFileSync(path, "utf8"));
+    assert.equal(f.get("mcp_reaper_reaped_instances_total")?.samples.length, 0);
+    assert.equal(f.get("mcp_reaper_passes_total")?.samples[0]?.value, 1);
+  });
+});
+
+describe("log lines", () => {
+  it("one line per event; journal priority by severity; timestamps only outside the journal", () => {
+    const r = passResult({ label: "fetch\u001b[31m", kept: 1, outcomes: ["terminated", "failed"], rssBytes: 1024 });
+    const line = formatLine({ kind: "pass", at: 0, result: r }, true);
+    assert.match(line, /^<3>pass: gateway 10 gw: 3 instances of 1 type: 1 kept, 2 reaped \(1 terminated, 1 failed\); 1\.0 KB reclaimed/);
+    assert.ok(!line.includes("\n") && !line.includes("\u001b"), line);
+    assert.equal(priorityOf({ kind: "warning", at: 0, message: "x" }), 4);
+    assert.equal(formatLine({ kind: "info", at: 0, message: "a\nb" }, true), "<6>info: a\\nb");
+    assert.equal(formatLine({ kind: "error", at: 0, message: "x" }, false), "1970-01-01T00:00:00.000Z error: x");
+    const ok = formatLine({ kind: "pass", at: 0, result: passResult({ label: "t", kept: 1, outcomes: ["terminated"], rssBytes: 1 }) }, true);
+    assert.match(ok, /^<6>pass: /);
+  });
+
+  it("a throttle lets the same error through once per interval and counts the rest", () => {
+    const t = new Throttle(1000);
+    assert.equal(t.pass("boom", 0), "boom");
+    assert.equal(t.pass("boom", 500), null);
+    assert.equal(t.pass("boom", 900), null);
+    assert.equal(t.pass("other", 900), "other");
+    assert.equal(t.pass("boom", 1000), "boom (and 2 more times since it was last logged)");
+  });
+});
+
+describe("ExecStart words", () => {
+  const table: [string, string][] = [
+    ["plain", "plain"],
+    ["/usr/bin/node", "/usr/bin/node"],
+    ["open claw", '"open claw"'],
+    ["a$b", '"a$$b"'],
+    ["100%", '"100%%"'],
+    ['say "hi"\\', '"say \\"hi\\"\\\\"'],
+    ["* * * * *", '"* * * * *"'],
+    ["x;y", '"x;y"'],
+  ];
+  for (const [word, expected] of table) it(JSON.stringify(word), () => assert.equal(execWord(word), expected));
+});
