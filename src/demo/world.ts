@@ -300,7 +300,11 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     }).catch((error: Error) => {
       throw new Error(`stop: ${error.message}`);
     });
-    await Promise.race([gatewayExit, new Promise((resolve) => setTimeout(resolve, stopTimeoutMs).unref())]);
+    // The child and its channel are unref'd so a world never keeps its owner alive; while stop() waits
+    // for the exit it must, or Node could end the owner's run mid-wait. A ref'd, cleared timer holds it.
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([gatewayExit, new Promise((resolve) => (bound = setTimeout(resolve, stopTimeoutMs)))]);
+    clearTimeout(bound);
     if (gateway.connected) gateway.disconnect();
     if (ownDir) rmSync(dir, { recursive: true, force: true });
   }

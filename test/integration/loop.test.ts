@@ -27,14 +27,10 @@ let worlds: World[] = [];
 let loops: Loop[] = [];
 let dirs: string[] = [];
 afterEach(async () => {
-  // world.stop() waits for the gateway's exit event on an unref'd child and timer: with no loop process
-  // left to hold the event loop open, node would end the run mid-wait. A ref'd timer holds it.
-  const keepAlive = setInterval(() => undefined, 1000);
   for (const l of loops) if (l.child.exitCode === null && l.child.signalCode === null) l.child.kill("SIGKILL");
   await Promise.all(loops.map((l) => l.exited));
   await Promise.all(worlds.map((w) => w.stop()));
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  clearInterval(keepAlive);
   worlds = [];
   loops = [];
   dirs = [];
