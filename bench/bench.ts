@@ -15,6 +15,7 @@ import { startWorld, type World } from "../src/demo/world.js";
 import { runPass } from "../src/pass.js";
 import { resolveGateway } from "../src/proc/gateway.js";
 import { protectedPidsOf, takeSnapshot } from "../src/proc/snapshot.js";
+import { SERVICE_NODE_OPTIONS } from "../src/systemd/units.js";
 import { roomFor, startSleepers, type Sleepers } from "./sleepers.js";
 
 const ROUNDS = Math.max(15, Number(process.env.BENCH_ROUNDS ?? "21"));
@@ -181,8 +182,10 @@ async function processCosts(gatewayPid: number, preload: string, n: number): Pro
 // ---- loop memory and kill latency ----
 
 function loopMemory(gatewayPid: number): { rss100: number; rssEnd: number; samples: string } {
-  log(`N=${LOOP_AT_N}: ${LOOP_PASSES} dry-run passes in a child process...`);
-  const r = spawnSync(process.execPath, [LOOP_CHILD, String(gatewayPid), String(LOOP_PASSES)], { encoding: "utf8", timeout: 240_000 });
+  log(`N=${LOOP_AT_N}: ${LOOP_PASSES} dry-run passes in a child process, with the shipped units' NODE_OPTIONS...`);
+  // The supervisor runs under the units' NODE_OPTIONS (a small young generation); measure what ships.
+  const env = { ...process.env, NODE_OPTIONS: SERVICE_NODE_OPTIONS };
+  const r = spawnSync(process.execPath, [LOOP_CHILD, String(gatewayPid), String(LOOP_PASSES)], { encoding: "utf8", timeout: 240_000, env });
   if (r.status !== 0) throw new Error(`loop-memory child exited ${r.status ?? r.signal}: ${r.stderr.trim()}`);
   const doc = JSON.parse(r.stdout) as { samples: { passes: number; rssBytes: number }[] };
   const at = (k: number): number => doc.samples.find((s) => s.passes === k)?.rssBytes ?? NaN;

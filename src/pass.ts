@@ -8,7 +8,7 @@ import { loadConfigs, type ConfigSource } from "./hosts/read.js";
 import { runSsUnix } from "./proc/escaped.js";
 import { resolveGateway } from "./proc/gateway.js";
 import { readText } from "./proc/read.js";
-import { protectedPidsOf, takeSnapshot, type DiscoveryMethod } from "./proc/snapshot.js";
+import { protectedPidsOf, readEnvirons, takeSnapshot, type DiscoveryMethod } from "./proc/snapshot.js";
 import { loadHistory, pruneHistory, readBootId, saveHistory } from "./state.js";
 
 export interface Summary {
@@ -102,14 +102,16 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
     gatewayPid,
     protectedPids,
     withIo: tracking,
-    // Environments are read only when something uses them: config matching, --signature-env, orphan markers.
-    environ: discover || (config.mcpConfigs ?? []).length > 0 || (config.policy.signatureEnv ?? []).length > 0,
+    // Environments are read only when something uses them: --signature-env here, env-bearing config
+    // entries below (their files are read after the snapshot, which names the gateway's user).
+    environ: (config.policy.signatureEnv ?? []).length > 0,
     // A recorded tree carries its `ss -xa` output beside it: the host's sockets say nothing about it.
     orphans: config.orphans ? { ssUnix: config.procRoot === "/proc" ? runSsUnix : () => readText(`${config.procRoot}/ss-xa`) } : null,
   });
   const scanMs = Date.now() - started;
   const warnings: string[] = [];
   const configs = loadConfigs({ paths: config.mcpConfigs ?? [], discover, procRoot: config.procRoot, gateway: snapshot.gateway });
+  if (configs.entries.some((e) => Object.keys(e.env).length > 0)) readEnvirons(snapshot);
   const policy = { ...config.policy, servers: [...(config.policy.servers ?? []), ...configs.entries], ...(config.orphans ? { orphans: config.policy.orphans ?? { markers: [] } } : {}) };
   // A recorded tree's history belongs to another host: keep it in memory, never in the state file.
   const stateFile = config.procRoot === "/proc" ? config.stateFile : null;

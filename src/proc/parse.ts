@@ -25,6 +25,8 @@ export interface Stat {
   stimeTicks: number;
   /** Start time after boot in clock ticks (field 22). With the pid it names one process: pids are reused, this is not. */
   startTicks: number;
+  /** Number of threads (field 20): with one, its only task is the main thread and no listing is needed. */
+  threads: number;
 }
 
 const STAT_FIELDS_AFTER_COMM = 20; // state (3) .. starttime (22)
@@ -59,6 +61,7 @@ export function parseStat(text: string): Stat {
     utimeTicks: toInt("stat", "utime", rest[11]),
     stimeTicks: toInt("stat", "stime", rest[12]),
     startTicks: toInt("stat", "starttime", rest[19]),
+    threads: toInt("stat", "num_threads", rest[17]),
   };
 }
 
@@ -85,19 +88,14 @@ export interface Status {
  * this kind of host because it lags the per-cpu counters), and the uid comes with it in one read.
  */
 export function parseStatus(text: string): Status {
-  let uid: number | undefined;
-  let rssBytes: number | null = null;
-  for (const line of text.split("\n")) {
-    if (line.startsWith("Uid:")) {
-      uid = toInt("status", "Uid", line.slice(4).trim().split(/\s+/)[0]);
-    } else if (line.startsWith("VmRSS:")) {
-      const m = /^VmRSS:\s+(\d+)\s+kB$/.exec(line.trim());
-      if (!m) throw new ProcParseError("status", `bad VmRSS line ${JSON.stringify(line)}`);
-      rssBytes = Number(m[1]) * 1024;
-    }
-  }
-  if (uid === undefined) throw new ProcParseError("status", "no Uid line");
-  return { uid, rssBytes };
+  // Two anchored searches instead of splitting ~55 lines: this runs for every process on every pass.
+  const uid = /^Uid:[ \t]*(\d+)/m.exec(text);
+  if (!uid) throw new ProcParseError("status", "no Uid line");
+  const rss = /^VmRSS:(.*)$/m.exec(text);
+  if (!rss) return { uid: Number(uid[1]), rssBytes: null };
+  const kb = /^\s+(\d+) kB$/.exec(rss[1] as string);
+  if (!kb) throw new ProcParseError("status", `bad VmRSS line ${JSON.stringify(rss[0])}`);
+  return { uid: Number(uid[1]), rssBytes: Number(kb[1]) * 1024 };
 }
 
 /** Byte and syscall counters from /proc/PID/io: any change means the process did I/O. */

@@ -17,8 +17,15 @@ export function errorCode(err: unknown): string | undefined {
   return typeof err === "object" && err !== null && "code" in err ? String((err as { code: unknown }).code) : undefined;
 }
 
-/** Reads a whole file into the scratch buffer; returns a view valid until the next read. Null when gone or denied. */
-export function readBytes(path: string): Uint8Array | null {
+/**
+ * Reads a whole file into the scratch buffer; returns a view valid until the next read. Null when gone
+ * or denied. `shortReadIsEnd`: the kernel renders this file whole on the first read (stat, status,
+ * children are one small record each), so a read that comes back short is the end and the second
+ * read(2) that would return 0 is skipped: a third of the syscalls of a scan. A truncated record could
+ * only fail to parse (stat, status) or miss a child, never name the wrong process. cmdline and environ
+ * are read to the end.
+ */
+export function readBytes(path: string, shortReadIsEnd = false): Uint8Array | null {
   let fd: number;
   try {
     fd = openSync(path, "r");
@@ -46,6 +53,7 @@ export function readBytes(path: string): Uint8Array | null {
       }
       if (n === 0) break;
       length += n;
+      if (shortReadIsEnd && length < scratch.length) break;
     }
     return scratch.subarray(0, length);
   } finally {
@@ -53,8 +61,8 @@ export function readBytes(path: string): Uint8Array | null {
   }
 }
 
-export function readText(path: string): string | null {
-  const bytes = readBytes(path);
+export function readText(path: string, shortReadIsEnd = false): string | null {
+  const bytes = readBytes(path, shortReadIsEnd);
   return bytes === null ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
 }
 
@@ -65,11 +73,11 @@ function parsed<T>(text: string | null, parse: (t: string) => T): T | null {
 }
 
 export function readStat(procRoot: string, pid: number): Stat | null {
-  return parsed(readText(`${procRoot}/${pid}/stat`), parseStat);
+  return parsed(readText(`${procRoot}/${pid}/stat`, true), parseStat);
 }
 
 export function readStatus(procRoot: string, pid: number): Status | null {
-  return parsed(readText(`${procRoot}/${pid}/status`), parseStatus);
+  return parsed(readText(`${procRoot}/${pid}/status`, true), parseStatus);
 }
 
 export function readCmdline(procRoot: string, pid: number): string[] | null {

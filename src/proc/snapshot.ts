@@ -106,18 +106,27 @@ function readIoOrNull(procRoot: string, pid: number, skipped: Snapshot["skipped"
  * that forked it, and Node forks from worker threads too. Returns null when this kernel does not
  * provide the files (CONFIG_PROC_CHILDREN off, as on some VM kernels).
  */
-function childrenFromTaskFiles(procRoot: string, pid: number): number[] | null {
+function childrenFromTaskFiles(procRoot: string, pid: number, threads: number): number[] | null {
+  // One thread: the main thread (tid = pid) is the only task, and its file holds every child.
+  const only = threads === 1 ? readText(`${procRoot}/${pid}/task/${pid}/children`, true) : null;
+  if (only !== null) return parseChildren(only, []);
   const tids = listDir(`${procRoot}/${pid}/task`);
   if (tids === null) return [];
   const found: number[] = [];
   let anyFile = false;
   for (const tid of tids) {
-    const text = readText(`${procRoot}/${pid}/task/${tid}/children`);
+    const text = readText(`${procRoot}/${pid}/task/${tid}/children`, true);
     if (text === null) continue;
     anyFile = true;
-    for (const word of text.split(" ")) if (word !== "" && word !== "\n") found.push(Number(word));
+    parseChildren(text, found);
   }
   return anyFile || tids.length === 0 ? found : null;
+}
+
+/** "123 456 " -> [123, 456], appended to `into`. */
+function parseChildren(text: string, into: number[]): number[] {
+  for (const word of text.split(" ")) if (word !== "" && word !== "\n") into.push(Number(word));
+  return into;
 }
 
 /** Walks the gateway's subtree. Cost in proportion to the subtree where the kernel has children files. */
@@ -134,13 +143,14 @@ function discover(
   stats.set(gatewayPid, gateway);
 
   // The gateway's own files tell whether the kernel has them; their list is the walk's first step.
-  const gatewayKids = fullScan ? null : childrenFromTaskFiles(procRoot, gatewayPid);
+  const gatewayKids = fullScan ? null : childrenFromTaskFiles(procRoot, gatewayPid, gateway.threads);
   if (gatewayKids !== null) {
     const queue = [gatewayPid];
     for (let i = 0; i < queue.length; i++) {
       const parent = queue[i] as number;
       const kids: number[] = [];
-      for (const child of (parent === gatewayPid ? gatewayKids : childrenFromTaskFiles(procRoot, parent)) ?? []) {
+      const kidsOf = parent === gatewayPid ? gatewayKids : childrenFromTaskFiles(procRoot, parent, (stats.get(parent) as Stat).threads);
+      for (const child of kidsOf ?? []) {
         if (stats.has(child)) continue;
         const stat = safeStat(procRoot, child, skipped);
         // The children files are documented as unreliable while a fork or reparent is under way:
@@ -274,4 +284,9 @@ export function takeSnapshot(options: SnapshotOptions): Snapshot {
     skipped,
     ...(escaped ? { escaped } : {}),
   };
+}
+
+/** Reads the environment of every descendant not read yet: config entries told apart by env need it. */
+export function readEnvirons(snapshot: Snapshot): void {
+  for (const p of snapshot.procs.values()) if (p.environ === undefined) p.environ = readEnviron(snapshot.procRoot, p.pid);
 }

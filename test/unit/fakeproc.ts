@@ -33,7 +33,7 @@ export interface FakeProc {
 
 export function statLine(p: FakeProc): string {
   const fields = [
-    p.state ?? "S", p.ppid, p.pid, p.pid, 0, -1, 4194304, 0, 0, 0, 0, p.utime ?? 0, p.stime ?? 0, 0, 0, 20, 0, 1, 0,
+    p.state ?? "S", p.ppid, p.pid, p.pid, 0, -1, 4194304, 0, 0, 0, 0, p.utime ?? 0, p.stime ?? 0, 0, 0, 20, 0, 1 + (p.threads?.length ?? 0), 0,
     p.startTicks, 1000000, 100,
   ];
   while (fields.length < 50) fields.push(0);

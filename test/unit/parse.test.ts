@@ -7,7 +7,7 @@ import { statLine } from "./fakeproc.js";
 describe("parseStat", () => {
   it("reads a real-looking line", () => {
     const s = parseStat("4242 (node) S 17 4242 17 0 -1 4194560 1 2 3 4 55 66 0 0 20 0 11 0 987654 100000 2000 18446744073709551615\n");
-    assert.deepEqual(s, { pid: 4242, comm: "node", state: "S", ppid: 17, pgid: 4242, utimeTicks: 55, stimeTicks: 66, startTicks: 987654 });
+    assert.deepEqual(s, { pid: 4242, comm: "node", state: "S", ppid: 17, pgid: 4242, utimeTicks: 55, stimeTicks: 66, startTicks: 987654, threads: 11 });
   });
 
   const tricky: [string, string][] = [
