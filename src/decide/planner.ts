@@ -160,6 +160,28 @@ function seconds(ms: number): string {
   return ms < 1000 ? `${ms}ms` : `${Math.round(ms / 100) / 10}s`;
 }
 
+/** An instance as first planned (kept, reason filled in later), from its root, its members and its type. */
+function newInstance(root: ProcInfo, members: Member[], signature: Signature, entry: EntryMatch | null, activity: ActivityView): PlannedInstance {
+  return {
+    rootPid: root.pid,
+    rootStartTicks: root.startTicks,
+    newestStartTicks: Math.max(...members.map((m) => m.startTicks)),
+    members,
+    signature,
+    ageMs: root.ageMs,
+    startedAtMs: root.startedAtMs,
+    rssBytes: members.reduce((sum, m) => sum + (m.rssBytes ?? 0), 0),
+    idleMs: idleForMs(
+      members.map((m) => m.pid),
+      activity,
+    ),
+    action: "keep",
+    reasonCode: "newest",
+    reason: "",
+    config: entry ? { name: entry.entry.name, source: entry.entry.source } : null,
+  };
+}
+
 /** Decides. `activity` (from observe()) is only needed with policy.idleMs; without it nothing is known to be idle. */
 export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView = new Map()): Plan {
   const g = snapshot.gateway;
@@ -189,23 +211,7 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
       result.ignored.push({ rootPid: root.pid, argv: root.argv, pids, reason: "not an MCP server (no name matches --match)" });
       continue;
     }
-    const signature = typeSignature(server, entry, policy);
-    const instance: PlannedInstance = {
-      rootPid: root.pid,
-      rootStartTicks: root.startTicks,
-      newestStartTicks: Math.max(...members.map((m) => m.startTicks)),
-      members,
-      signature,
-      ageMs: root.ageMs,
-      startedAtMs: root.startedAtMs,
-      rssBytes: members.reduce((sum, m) => sum + (m.rssBytes ?? 0), 0),
-      idleMs: idleForMs(pids, activity),
-      action: "keep",
-      reasonCode: "newest",
-      reason: "",
-      config: entry ? { name: entry.entry.name, source: entry.entry.source } : null,
-    };
-    addToType(byType, instance, entry);
+    addToType(byType, newInstance(root, members, typeSignature(server, entry, policy), entry, activity), entry);
   }
   if (policy.orphans && snapshot.escaped) planOrphans(snapshot, policy, policy.orphans, byType, result, activity);
 
@@ -404,25 +410,6 @@ function planOrphans(
         }
       }
     }
-    addToType(
-      byType,
-      {
-        rootPid: c.root.pid,
-        rootStartTicks: c.root.startTicks,
-        newestStartTicks: Math.max(...members.map((m) => m.startTicks)),
-        members,
-        signature,
-        ageMs: c.root.ageMs,
-        startedAtMs: c.root.startedAtMs,
-        rssBytes: members.reduce((sum, m) => sum + (m.rssBytes ?? 0), 0),
-        idleMs: idleForMs(pids, activity),
-        action: "keep",
-        reasonCode: "newest",
-        reason: "",
-        config: entry ? { name: entry.entry.name, source: entry.entry.source } : null,
-        orphan: c.attribution,
-      },
-      entry,
-    );
+    addToType(byType, { ...newInstance(c.root, members, signature, entry, activity), orphan: c.attribution }, entry);
   }
 }
