@@ -23,7 +23,7 @@ export const EXIT_TABLE: readonly [number, string][] = [
   [EXIT.OK, "done (in a dry run: the plan was shown)"],
   [EXIT.REAP_FAILED, "some reaps failed (EPERM, survived SIGKILL); see the report"],
   [EXIT.USAGE, "usage error: bad option or value; nothing was signalled"],
-  [EXIT.GATEWAY, "gateway not found, ambiguous or not readable; nothing was signalled"],
+  [EXIT.GATEWAY, "gateway not found, ambiguous, not readable or refused; nothing was signalled"],
   [EXIT.DUPLICATES, "with --check: duplicates would be reaped; nothing was signalled"],
   [EXIT.LOCKED, "another mcp-reaper already watches this gateway (its lock is held); nothing was signalled"],
 ];

@@ -1,10 +1,11 @@
 // The activity history on disk, for runs from a timer: a JSON file written atomically (tmp + rename),
 // keyed by boot id + pid + start ticks, pruned of processes that are gone.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { emptyHistory, type ActivityHistory, type ActivityRecord } from "./decide/activity.js";
 import { errorCode, readStat, readText } from "./proc/read.js";
+import { makeDirs, readSmallFile } from "./files.js";
 
 const FORMAT = "mcp-reaper/activity@1";
 
@@ -37,7 +38,7 @@ function isRecord(v: unknown): v is ActivityRecord {
 export function loadHistory(path: string, bootId: string): { history: ActivityHistory; warning: string | null } {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readSmallFile(path);
   } catch (err) {
     const code = errorCode(err);
     return { history: emptyHistory(bootId), warning: code === "ENOENT" ? null : `cannot read state file ${path} (${code}); starting a fresh activity history` };
@@ -77,7 +78,7 @@ export function saveHistory(path: string, history: ActivityHistory): string | nu
   const doc = { format: FORMAT, bootId: history.bootId, records: Object.fromEntries(history.records) };
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirs(dirname(path));
     writeFileSync(tmp, `${JSON.stringify(doc)}\n`, { mode: 0o600 });
     renameSync(tmp, path);
     return null;

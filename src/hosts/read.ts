@@ -1,8 +1,8 @@
 // Sense: read host config files (--mcp-config, and the OpenClaw gateway's own config) into server entries.
-import { readFileSync } from "node:fs";
 import { errorCode, readEnviron, readLink } from "../proc/read.js";
 import { ConfigSyntaxError } from "./json5.js";
 import { looksLikeOpenclaw, openclawConfigPath, parseConfigText, parsePasswdHome, type OpenclawConfigHow, type ServerEntry } from "./parse.js";
+import { readSmallFile } from "../files.js";
 
 /** An --mcp-config file that cannot be read or parsed: a usage error (exit 2), nothing is signalled. */
 export class ConfigError extends Error {
@@ -40,7 +40,7 @@ export interface LoadConfigsOptions {
 
 function readFile(path: string): { text: string } | { error: string } {
   try {
-    return { text: readFileSync(path, "utf8") };
+    return { text: readSmallFile(path) };
   } catch (err) {
     return { error: errorCode(err) ?? String(err) };
   }

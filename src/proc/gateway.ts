@@ -1,8 +1,8 @@
 // Sense: turn --gateway-pid / --gateway-name / --gateway-pidfile into one live pid, or a clear error.
-import { readFileSync } from "node:fs";
 import { ProcParseError } from "./parse.js";
 import { errorCode, listPids, readCmdline, readStat } from "./read.js";
 import { mainPidOfUnit } from "./unit.js";
+import { readSmallFile } from "../files.js";
 
 export type GatewaySpec =
   | { kind: "pid"; pid: number }
@@ -67,7 +67,7 @@ function findByName(procRoot: string, name: string, protectedPids: ReadonlySet<n
 function readPidfile(path: string): number {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readSmallFile(path, 4096);
   } catch (err) {
     throw new GatewayNotFoundError(`cannot read pidfile ${path}: ${errorCode(err) ?? String(err)}`);
   }
@@ -105,5 +105,8 @@ export function resolveGateway(spec: GatewaySpec, procRoot: string, protectedPid
     throw new GatewayNotFoundError(`no process with pid ${pid}${from}`);
   }
   if (stat.state === "Z" || stat.state === "X") throw new GatewayNotFoundError(`process ${pid} is a zombie: the gateway has exited`);
+  // Kernel threads have no command line (kthreadd, pid 2, and its children): their "children" are
+  // kernel threads too, never MCP servers.
+  if ((readCmdline(procRoot, pid) ?? []).length === 0) throw new GatewayNotFoundError(`process ${pid} is a kernel thread, not a gateway`);
   return pid;
 }

@@ -1,8 +1,9 @@
 // Report: Prometheus text-format metrics after each pass, for node_exporter's textfile collector. Counters
 // are carried over from the previous file, so they keep counting across one-shot (timer) runs and restarts.
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import type { PassResult } from "../pass.js";
 import { errorCode } from "../proc/read.js";
+import { readSmallFile } from "../files.js";
 
 export type ErrorKind = "gateway_not_found" | "pass" | "reap";
 
@@ -86,7 +87,7 @@ export class MetricsFile {
   constructor(readonly path: string) {
     let text: string | null = null;
     try {
-      text = readFileSync(path, "utf8");
+      text = readSmallFile(path);
     } catch (err) {
       if (errorCode(err) !== "ENOENT") this.carryOverProblem = `cannot read ${path}: ${errorCode(err) ?? String(err)}`;
     }

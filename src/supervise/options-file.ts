@@ -1,8 +1,8 @@
 // The options file: MCP_REAPER_* settings as KEY=VALUE lines, the format of a systemd EnvironmentFile, so
 // one file serves `EnvironmentFile=` (timer runs) and `--options-file` (the loop, re-read on SIGHUP).
-import { readFileSync } from "node:fs";
 import { UsageError } from "../config.js";
 import { errorCode } from "../proc/read.js";
+import { readSmallFile } from "../files.js";
 
 /**
  * Parses what systemd's EnvironmentFile= accepts in practice: blank lines, `#` or `;` comments,
@@ -60,7 +60,7 @@ function closingQuote(body: string, quote: string): number {
 export function readOptionsFile(path: string): Map<string, string> | null {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readSmallFile(path);
   } catch (err) {
     if (errorCode(err) === "ENOENT") return null;
     throw new UsageError(`cannot read options file ${path}: ${errorCode(err) ?? String(err)}`);

@@ -1,11 +1,13 @@
 // `mcp-reaper systemd print|install`: the units with this installation's real paths and the options given.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import type { Io } from "../cli.js";
 import { EXIT, UsageError } from "../config.js";
+import { makeDirs } from "../files.js";
+import { errorCode } from "../proc/read.js";
 import { binPath } from "../paths.js";
 import { OPTIONS_FILE, printUnits, renderUnits, SHIPPED, SUPERVISOR_SCHEDULE, type UnitOptions } from "./units.js";
 
@@ -76,11 +78,15 @@ export function systemdInstall(o: SystemdOpts, words: string[], io: Io): number 
   const which = o.enable === undefined || o.enable === false ? null : o.enable === true ? "supervisor" : o.enable;
   if (which !== null && which !== "supervisor" && which !== "timer") throw new UsageError(`--enable takes "supervisor" or "timer", got ${JSON.stringify(which)}`);
   const dir = unitDir(o, io.env);
-  mkdirSync(dir, { recursive: true });
-  for (const u of renderUnits(unitOptions(o, words))) {
-    writeFileSync(join(dir, u.name), u.text, { mode: 0o644 });
-    io.stdout.write(`wrote ${join(dir, u.name)}\n`);
+  const units = renderUnits(unitOptions(o, words));
+  try {
+    makeDirs(dir);
+    for (const u of units) writeFileSync(join(dir, u.name), u.text, { mode: 0o644 });
+  } catch (err) {
+    const hint = o.dir === undefined && !o.user ? " (system units need root; or pass --user, or --dir)" : "";
+    throw new UsageError(`cannot write the units to ${dir}: ${errorCode(err) ?? String(err)}${hint}`);
   }
+  for (const u of units) io.stdout.write(`wrote ${join(dir, u.name)}\n`);
   const ctl = ["systemctl", ...(o.user ? ["--user"] : [])];
   const settings = o.user ? "~/.config/mcp-reaper/options" : "/etc/mcp-reaper/options";
   const commands = [

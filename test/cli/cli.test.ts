@@ -1,10 +1,12 @@
 // CLI table against the built bin: args -> exit code, stdout, stderr. Bad input is one line and exit 2.
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { listPids, readCmdline, readStat } from "../../src/proc/read.js";
 import { makeFakeProc, type FakeProc } from "../unit/fakeproc.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/mcp-reaper.js", import.meta.url));
@@ -77,6 +79,36 @@ describe("gateway not found: exit 3, one line", () => {
   }
   it("refuses to treat our own ancestor as the gateway", () => {
     assertOneLineError(run(["--gateway-pid", String(process.pid)]), 3, /mcp-reaper itself or one of its ancestors/);
+  });
+  it("refuses a kernel thread as the gateway", (t) => {
+    const kthread = listPids("/proc").find((pid) => readStat("/proc", pid)?.state !== "Z" && readCmdline("/proc", pid)?.length === 0);
+    if (kthread === undefined) return t.skip("no kernel thread visible here (a container without kthreadd)");
+    assertOneLineError(run(["--gateway-pid", String(kthread)]), 3, new RegExp(`process ${kthread} is a kernel thread, not a gateway`));
+  });
+});
+
+describe("files that are not small regular files never hang a run", () => {
+  const dir = mkdtempSync(join(tmpdir(), "mcp-reaper-cli-files-"));
+  const fifo = join(dir, "fifo");
+  before(() => {
+    execFileSync("mkfifo", [fifo]);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const table: [() => string[], number, RegExp][] = [
+    [() => ["--gateway-pidfile", fifo], 3, /cannot read pidfile .*fifo: not a regular file/],
+    [() => ["--gateway-pidfile", "/dev/zero"], 3, /cannot read pidfile \/dev\/zero: not a regular file/],
+    [() => ["--gateway-pid", String(sleeper.pid), "--mcp-config", "/dev/zero", "-n"], 2, /--mcp-config \/dev\/zero: cannot read: not a regular file/],
+    [() => ["--gateway-pid", String(sleeper.pid), "--mcp-config", fifo, "-n"], 2, /not a regular file/],
+    [() => ["--gateway-pid", String(sleeper.pid), "--options-file", "/dev/zero", "-n"], 2, /cannot read options file \/dev\/zero: not a regular file/],
+    [() => ["systemd", "install", "--dir", "/proc/no-such-dir", "--gateway-name", "gw"], 2, /cannot write the units to \/proc\/no-such-dir: ENOENT/],
+  ];
+  for (const [args, code, pattern] of table) {
+    it(pattern.source, () => assertOneLineError(run(args()), code, pattern));
+  }
+  it("a state file under /proc is a warning, not a hang", () => {
+    const r = run(["--gateway-pid", String(sleeper.pid), "--idle", "10m", "--state-file", "/proc/no-such-dir/activity.json", "-n"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^mcp-reaper: warning: cannot write state file \/proc\/no-such-dir\/activity.json \(ENOENT\)/);
   });
 });
 
