@@ -117,17 +117,12 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
   const stateFile = config.procRoot === "/proc" ? config.stateFile : null;
   let history: ActivityHistory | undefined;
   if (tracking) {
+    // A history handed in lives in this process's memory, so it is of this boot already.
     history = hooks.history;
     if (history === undefined) {
       const loaded = openHistory(config);
       if (loaded.warning) warnings.push(loaded.warning);
       history = loaded.history;
-    } else {
-      const bootId = readBootId(config.procRoot);
-      if (history.bootId !== bootId) {
-        history.bootId = bootId;
-        history.records.clear();
-      }
     }
   }
   const activity = history ? observe(history, snapshot, Date.now()) : new Map<number, number | null>();
