@@ -9,7 +9,7 @@ import { DEFAULT_MATCH, instancesOf, keptPids, plan } from "../../src/decide/pla
 import { loadConfigs } from "../../src/hosts/read.js";
 import { takeSnapshot } from "../../src/proc/snapshot.js";
 import { TREES, type TreeFixture } from "../fixtures/trees/index.js";
-import { evidenceOnDescendantOnly, fdsNotAllReadable, notStdioServersInServiceCgroup } from "../fixtures/trees/orphans.js";
+import { evidenceOnDescendantOnly, fdsNotAllReadable, notStdioServersInServiceCgroup, unreachedOrphanRanksLast } from "../fixtures/trees/orphans.js";
 import { makeFakeProc } from "./fakeproc.js";
 
 const cleanups: (() => void)[] = [];
@@ -111,5 +111,11 @@ describe("escaped orphans: reach and the reasons in the report", () => {
   it("with some fds unreadable a lost peer is unknown, not nobody; an unreadable root is no candidate", () => {
     assert.equal(reachOf(fdsNotAllReadable).get(630), "unknown");
     assert.match(leftOf(fdsNotAllReadable).get(640) ?? "", /its fds could not be read/);
+  });
+
+  it("an escaped orphan ranked after the in-tree instances says so", () => {
+    const inst = instancesOf(planFixture(unreachedOrphanRanksLast).p).find((i) => i.rootPid === 700);
+    assert.equal(inst?.orphan?.reach, "unknown");
+    assert.match(inst?.reason ?? "", /escaped orphan the gateway does not talk to, ranked after those it does \(3 ahead of it of this type\), newest is pid 710/);
   });
 });
