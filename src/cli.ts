@@ -248,8 +248,9 @@ Each process is checked by pid AND start time right before every signal, so a re
 
 With --mcp-config (and, for an OpenClaw gateway, its own openclaw.json) an instance that runs a
 configured server is MCP and its type is the entry's name; others fall back to --match. --orphans
-also finds the gateway's servers that escaped its tree (wrapper died first), by evidence: the
-gateway holds their stdio peer, they share its dedicated service cgroup, or they carry --orphan-env.
+also finds the gateway's servers that escaped its tree (wrapper died first), by evidence on the
+escaped process itself: the gateway holds its stdio peer, it shares the gateway's dedicated service
+cgroup, or it carries --orphan-env. One whose stdio is not a pipe or socket is never touched.
 
 Examples:
   mcp-reaper demo                                  see it work on a built-in leaky gateway

@@ -77,12 +77,27 @@ function membersOf(facts: EscapedFacts, root: ProcInfo): OrphanCandidate["member
   return out;
 }
 
-/** Weighs the evidence for every escaped root the snapshot found. */
+/** Whether a stdio end is a pipe or a socket: the only ends a stdio client talks through. */
+function isChannel(e: StdioEnd): boolean {
+  return e.kind !== "other" && e.inode !== null;
+}
+
+/**
+ * Weighs the evidence for every escaped root the snapshot found. Two rules keep a process someone
+ * started on purpose beside the gateway (an HTTP/SSE MCP server `start.sh` runs with `>log </dev/null &`
+ * in the same service cgroup, a supervisor that sets a marker on its child) from being taken for one
+ * of its escaped servers:
+ * - the root's own fd 0 or 1 must be a pipe or socket: one whose stdio never was is no stdio server,
+ *   whatever its cgroup or environment say, and is left alone;
+ * - the evidence must hold for the root itself: its own stdio peer, its own cgroup, its own marker.
+ */
 export function attributeOrphans(snapshot: Snapshot, markers: readonly (readonly [string, string])[]): OrphanCandidate[] {
   const facts = snapshot.escaped;
   if (!facts) return [];
   const g = snapshot.gateway;
   const dedicated = isDedicatedServiceCgroup(facts.gatewayCgroup);
+  const inCgroup = (p: ProcInfo): boolean => dedicated && facts.cgroups.get(p.pid) === facts.gatewayCgroup;
+  const markerOf = (p: ProcInfo): readonly [string, string] | undefined => markers.find(([k, v]) => p.environ?.get(k) === v);
   const out: OrphanCandidate[] = [];
   for (const rootPid of facts.roots) {
     const root = facts.procs.get(rootPid);
@@ -95,8 +110,20 @@ export function attributeOrphans(snapshot: Snapshot, markers: readonly (readonly
       candidate.why = "another user's process";
       continue;
     }
+    const rootEnds = facts.stdio.get(root.pid);
+    if (rootEnds === null || rootEnds === undefined) {
+      candidate.why = "its fds could not be read: cannot tell it is a stdio server";
+      continue;
+    }
+    if (!rootEnds.some(isChannel)) {
+      candidate.why = "its stdio is not a pipe or socket: not a stdio server";
+      continue;
+    }
 
     const peerLines: string[] = [];
+    let rootPeer = false; // the root's own fd 0 or 1 has its other end in the gateway
+    let rootGone = false; // the root's own fd 0 or 1 is a pipe or socket whose other end is gone
+    let peerBelow: number | null = null;
     let reachGateway = false;
     let reachSubtree = false;
     let unknown = false;
@@ -107,16 +134,21 @@ export function attributeOrphans(snapshot: Snapshot, markers: readonly (readonly
         unknown = true;
         continue;
       }
+      const isRoot = m.proc.pid === root.pid;
       for (const e of ends) {
         const r = otherEnd(e, facts, own);
         if (r === "unknown") unknown = true;
+        if (r === "nobody" && isRoot) rootGone = true;
         if (typeof r !== "object") continue;
         for (const h of r.holders) {
           if (h.pid === g.pid) {
             // For a pipe the modes must be known to tell the gateway's end from a shared copy of ours.
             if (e.kind === "socket" || (h.mode !== null && e.mode !== null)) {
               reachGateway = true;
-              peerLines.push(`fd ${e.fd} of ${m.proc.pid} (${e.kind}:[${e.inode}]) has its other end in the gateway`);
+              if (isRoot) {
+                rootPeer = true;
+                peerLines.push(`fd ${e.fd} of ${m.proc.pid} (${e.kind}:[${e.inode}]) has its other end in the gateway`);
+              } else peerBelow ??= m.proc.pid;
             } else unknown = true;
           } else if (snapshot.procs.has(h.pid)) reachSubtree = true;
           else foreign ??= h.pid;
@@ -131,24 +163,35 @@ export function attributeOrphans(snapshot: Snapshot, markers: readonly (readonly
 
     const evidence: OrphanEvidence[] = [];
     const detail: string[] = [];
-    if (reachGateway) {
+    if (rootPeer) {
       evidence.push("stdio-peer");
       detail.push(peerLines[0] as string);
     }
-    if (dedicated && members.some((m) => facts.cgroups.get(m.proc.pid) === facts.gatewayCgroup)) {
+    if (inCgroup(root)) {
       evidence.push("cgroup");
       detail.push(`in the gateway's service cgroup ${facts.gatewayCgroup}`);
     }
-    const marker = markers.find(([k, v]) => members.some((m) => m.proc.environ?.get(k) === v));
+    const marker = markerOf(root);
     if (marker) {
       evidence.push("env");
       detail.push(`carries ${marker[0]}=${marker[1]}`);
     }
     if (evidence.length === 0) {
-      candidate.why = "nothing ties it to this gateway (no stdio peer in it, no shared service cgroup, no --orphan-env marker)";
+      // Evidence below a root without any is not cut down to that descendant's subtree: the descendant's
+      // parent is alive, so it did not escape; it was started on purpose by a process nothing ties to the
+      // gateway (`bash -c "MARK=1 node mcp-x"`), which would only restart it or fail. Leaving the whole
+      // subtree alone can at worst leak a server; cutting it down can kill one someone runs on purpose.
+      const below = peerBelow ?? members.find((m) => m.proc.pid !== root.pid && (inCgroup(m.proc) || markerOf(m.proc)))?.proc.pid;
+      candidate.why =
+        below !== undefined
+          ? `nothing ties its root to this gateway; pid ${below} below it is tied, but its parent is alive, so it did not escape`
+          : "nothing ties it to this gateway (no stdio peer in it, no shared service cgroup, no --orphan-env marker)";
       continue;
     }
-    const reach: OrphanReach = reachGateway ? "gateway" : reachSubtree ? "subtree" : unknown ? "unknown" : "nobody";
+    // "nobody" must be proven: one of the root's own stdio channels lost its other end, and no end of the
+    // subtree is held by anyone or unknown (every fd readable, every socket peer known).
+    const nobody = rootGone && !unknown && facts.holdersComplete;
+    const reach: OrphanReach = reachGateway ? "gateway" : reachSubtree ? "subtree" : nobody ? "nobody" : "unknown";
     candidate.attribution = { evidence, reach, detail: detail.join("; ") };
   }
   return out;

@@ -101,7 +101,7 @@ export interface ServerType {
   label: string;
   /** Config entries this type stands for that cannot be told apart: --keep applies per entry. Default 1. */
   entries?: number;
-  /** Newest first. */
+  /** Newest first, escaped orphans the gateway does not talk to last (see newerFirst). */
   instances: PlannedInstance[];
 }
 
@@ -151,9 +151,24 @@ function matchesAny(re: RegExp, members: readonly Member[]): boolean {
   return members.some((m) => namesIn(m.argv).some((name) => re.test(name)));
 }
 
-/** Newest first: root start ticks, then the newest start ticks in the subtree, then pid. */
+/** An escaped orphan the gateway does not hold a stdio end of: it can no longer be the instance the gateway talks to. */
+function unheard(inst: PlannedInstance): boolean {
+  return Boolean(inst.orphan && inst.orphan.reach !== "gateway");
+}
+
+/**
+ * Keep-newest order: every instance the gateway may still talk to (in-tree ones, escaped ones whose
+ * stdio peer it holds) before the escaped ones it does not, so a newer orphan never costs a live
+ * in-tree instance its place; within each, newest first: root start ticks, then the newest start
+ * ticks in the subtree, then pid.
+ */
 function newerFirst(a: PlannedInstance, b: PlannedInstance): number {
-  return b.rootStartTicks - a.rootStartTicks || b.newestStartTicks - a.newestStartTicks || b.rootPid - a.rootPid;
+  return (
+    Number(unheard(a)) - Number(unheard(b)) ||
+    b.rootStartTicks - a.rootStartTicks ||
+    b.newestStartTicks - a.newestStartTicks ||
+    b.rootPid - a.rootPid
+  );
 }
 
 function seconds(ms: number): string {
@@ -259,7 +274,9 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
       } else {
         inst.action = "reap";
         inst.reasonCode = "duplicate";
-        inst.reason = `older duplicate: ${rank - 1} newer of this type, newest is pid ${newestKept.rootPid}`;
+        inst.reason = unheard(inst)
+          ? `escaped orphan the gateway does not talk to, ranked after those it does (${rank - 1} ahead of it of this type), newest is pid ${newestKept.rootPid}`
+          : `older duplicate: ${rank - 1} newer of this type, newest is pid ${newestKept.rootPid}`;
       }
     }
   }

@@ -57,16 +57,28 @@ async function escape(w: World, session: number): Promise<number> {
   return s.pid;
 }
 
-/** A server started with no wrapper left and stdio on /dev/null: no process can talk to it. */
-async function unreachableServer(w: World, session: number): Promise<number> {
-  const pidFile = join(w.dir, `detached-${session}.pid`);
-  const env: NodeJS.ProcessEnv = { ...process.env, MCP_REAPER_WORLD: w.marker, MCP_REAPER_WORLD_DIR: w.dir, MCP_REAPER_SESSION: String(session) };
+/** The environment of a process the test starts beside a world: the world's marker (its stop() sweeps it) and dir. */
+function besideEnv(w: World, session: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, MCP_REAPER_WORLD: w.marker, MCP_REAPER_WORLD_DIR: w.dir, MCP_REAPER_SESSION: String(session), ...extra };
   delete env.NODE_TEST_CONTEXT;
-  // sh starts the server in the background and exits at once: the server is an orphan from birth.
-  const sh = spawn("/bin/sh", ["-c", `'${process.execPath}' '${SERVER_JS}' --server fetch --ignore-term </dev/null >/dev/null 2>&1 & echo $! > '${pidFile}'`], { stdio: "ignore", env });
+  return env;
+}
+
+/** Runs `command` in the background from sh, which exits at once: what it started is an orphan from birth. */
+async function detached(w: World, session: number, command: string, env: NodeJS.ProcessEnv): Promise<number> {
+  const pidFile = join(w.dir, `detached-${session}.pid`);
+  const sh = spawn("/bin/sh", ["-c", `${command} & echo $! > '${pidFile}'`], { stdio: "ignore", env });
   await new Promise((r) => sh.once("exit", r));
-  await until("detached server ready", () => existsSync(join(w.dir, "ready", `${session}-fetch.json`)));
+  await until(`detached server ${session} ready`, () => existsSync(join(w.dir, "ready", `${session}-fetch.json`)));
   return Number(readFileSync(pidFile, "utf8").trim());
+}
+
+/**
+ * A stdio server with no wrapper left: its stdin is a pipe whose writer (`true`) is gone, its stdout
+ * /dev/null. No process can talk to it.
+ */
+function unreachableServer(w: World, session: number): Promise<number> {
+  return detached(w, session, `true | '${process.execPath}' '${SERVER_JS}' --server fetch --ignore-term >/dev/null 2>&1`, besideEnv(w, session));
 }
 
 interface Doc {
@@ -136,6 +148,52 @@ describe("escaped orphans (--orphans), two real gateways in one cgroup", () => {
     assert.ok(!doc.instances.some((i) => i.rootPid === bEscaped));
     assert.match(new Map((doc.orphansLeft ?? []).map((o) => [o.rootPid, o.reason])).get(bEscaped) ?? "", /held by pid/);
     assert.ok(alive(bEscaped));
+  });
+});
+
+describe("escaped orphans (--orphans): processes beside the gateway that are not its escaped servers", () => {
+  it("a server the launcher started beside the gateway with stdio on /dev/null, marked, is left alone and never signalled", async () => {
+    const w = await world({ sessions: 1, types: ["fetch"], decoy: false });
+    const mark = `MARK_${process.pid}`;
+    // Started by the gateway's parent, like start.sh's `server >log </dev/null &`: a candidate root, with the marker.
+    const sibling = spawn(process.execPath, [SERVER_JS, "--server", "fetch", "--ignore-term"], { stdio: "ignore", env: besideEnv(w, 60, { [mark]: "1" }) });
+    sibling.unref();
+    await until("sibling ready", () => existsSync(join(w.dir, "ready", "60-fetch.json")));
+    // Positive control: the same server and marker, but its stdin a pipe whose writer is gone.
+    const lonely = await detached(w, 61, `true | '${process.execPath}' '${SERVER_JS}' --server fetch --ignore-term >/dev/null 2>&1`, besideEnv(w, 61, { [mark]: "1" }));
+    const siblingPid = sibling.pid as number;
+
+    const r = reaper(["--gateway-pid", String(w.gatewayPid), "--orphans", "--orphan-env", `${mark}=1`, "--min-age", "0", "--grace", "500ms", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as Doc;
+    assert.ok(!doc.instances.some((i) => i.rootPid === siblingPid), "the /dev/null sibling is no instance");
+    const left = new Map((doc.orphansLeft ?? []).map((o) => [o.rootPid, o.reason]));
+    assert.match(left.get(siblingPid) ?? "", /its stdio is not a pipe or socket: not a stdio server/);
+    const control = doc.instances.find((i) => i.rootPid === lonely);
+    assert.deepEqual([control?.orphan?.reach, control?.action, control?.reasonCode], ["nobody", "reap", "unreachable"]);
+
+    await until("the control is gone", () => !alive(lonely));
+    assert.ok(alive(siblingPid), "the /dev/null sibling is alive");
+    assert.ok(!(String(siblingPid) in w.signalsSeen()), "the /dev/null sibling saw no signal");
+  });
+
+  it("a root without the marker whose child carries it is not signalled, nor is the child", async () => {
+    const w = await world({ sessions: 1, types: ["fetch"], decoy: false });
+    const mark = `MARK_${process.pid}`;
+    // bash stays the parent (a command follows) and ignores TERM; only the node child gets the marker.
+    // Its stdin is a pipe whose writer is gone, so nobody can reach it: only the root rule protects it.
+    const server = `${mark}=1 '${process.execPath}' '${SERVER_JS}' --server fetch --ignore-term; true`;
+    const bash = await detached(w, 62, `true | bash -c "trap '' TERM; ${server}" >/dev/null 2>&1`, besideEnv(w, 62));
+    const child = JSON.parse(readFileSync(join(w.dir, "ready", "62-fetch.json"), "utf8")) as { pid: number };
+    assert.equal(readStat("/proc", child.pid)?.ppid, bash, "the marked server is the bash's child");
+
+    const r = reaper(["--gateway-pid", String(w.gatewayPid), "--orphans", "--orphan-env", `${mark}=1`, "--min-age", "0", "--grace", "500ms", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as Doc;
+    assert.ok(!doc.instances.some((i) => i.rootPid === bash || i.rootPid === child.pid), "neither is an instance");
+    assert.match(new Map((doc.orphansLeft ?? []).map((o) => [o.rootPid, o.reason])).get(bash) ?? "", new RegExp(`pid ${child.pid}`));
+    assert.ok(alive(bash) && alive(child.pid), "the bash and its child are alive");
+    assert.ok(!(String(child.pid) in w.signalsSeen()), "the marked child saw no signal");
   });
 });
 

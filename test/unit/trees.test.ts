@@ -9,6 +9,7 @@ import { DEFAULT_MATCH, instancesOf, keptPids, plan } from "../../src/decide/pla
 import { loadConfigs } from "../../src/hosts/read.js";
 import { takeSnapshot } from "../../src/proc/snapshot.js";
 import { TREES, type TreeFixture } from "../fixtures/trees/index.js";
+import { evidenceOnDescendantOnly, fdsNotAllReadable, notStdioServersInServiceCgroup, unreachedOrphanRanksLast } from "../fixtures/trees/orphans.js";
 import { makeFakeProc } from "./fakeproc.js";
 
 const cleanups: (() => void)[] = [];
@@ -88,5 +89,33 @@ describe("real-world tree shapes", () => {
     const f = { ...(TREES[0] as TreeFixture), openclawConfig: undefined };
     const { p } = planFixture(f as TreeFixture);
     assert.deepEqual(p.types.map((t) => t.label).sort(), ["mcp-server-fetch", "mcp-yfinance-server"]);
+  });
+});
+
+describe("escaped orphans: reach and the reasons in the report", () => {
+  const reachOf = (f: TreeFixture): Map<number, string | undefined> => new Map(instancesOf(planFixture(f).p).map((i) => [i.rootPid, i.orphan?.reach]));
+  const leftOf = (f: TreeFixture): Map<number, string> => new Map((planFixture(f).p.orphansLeft ?? []).map((o) => [o.rootPid, o.reason]));
+
+  it("stdio on /dev/null, a file, a tty or closed: not a stdio server; a pipe with its writer gone: nobody", () => {
+    const left = leftOf(notStdioServersInServiceCgroup);
+    for (const pid of [500, 510, 520]) assert.equal(left.get(pid), "its stdio is not a pipe or socket: not a stdio server", String(pid));
+    assert.equal(reachOf(notStdioServersInServiceCgroup).get(530), "nobody");
+  });
+
+  it("evidence below the root only: left alone, and the reason names the tied descendant", () => {
+    const left = leftOf(evidenceOnDescendantOnly);
+    assert.match(left.get(600) ?? "", /pid 601 below it is tied, but its parent is alive/);
+    assert.match(left.get(610) ?? "", /pid 611 below it is tied/);
+  });
+
+  it("with some fds unreadable a lost peer is unknown, not nobody; an unreadable root is no candidate", () => {
+    assert.equal(reachOf(fdsNotAllReadable).get(630), "unknown");
+    assert.match(leftOf(fdsNotAllReadable).get(640) ?? "", /its fds could not be read/);
+  });
+
+  it("an escaped orphan ranked after the in-tree instances says so", () => {
+    const inst = instancesOf(planFixture(unreachedOrphanRanksLast).p).find((i) => i.rootPid === 700);
+    assert.equal(inst?.orphan?.reach, "unknown");
+    assert.match(inst?.reason ?? "", /escaped orphan the gateway does not talk to, ranked after those it does \(3 ahead of it of this type\), newest is pid 710/);
   });
 });
