@@ -6,16 +6,16 @@ import { ConfigError } from "./hosts/read.js";
 import type { GatewaySpec } from "./proc/gateway.js";
 import { GatewayNotFoundError } from "./proc/gateway.js";
 import { GatewayGoneError } from "./proc/snapshot.js";
-import { exitCodeOf, runPass } from "./pass.js";
+import { exitCodeOf, runPass, type PassHooks } from "./pass.js";
 import { packageVersion } from "./paths.js";
 import { defaultStateFile } from "./state.js";
 import type { ReportEvent } from "./report/events.js";
 import { formatHuman, PLAIN, type Paint } from "./report/human.js";
 import { formatJson } from "./report/json.js";
 import { formatLine, isJournal } from "./report/line.js";
-import { LockHeldError } from "./supervise/lock.js";
+import { LockDirError, LockHeldError, mayLock } from "./supervise/lock.js";
 import { layerOptions } from "./supervise/layers.js";
-import { closeRun, openRun, writeMetrics, type RunState } from "./supervise/run.js";
+import { closeRun, holdGatewayLock, openRun, writeMetrics, type RunState } from "./supervise/run.js";
 import { readOptionsFile } from "./supervise/options-file.js";
 import { parseTimeZone } from "./supervise/schedule.js";
 import { captureCliWords } from "./systemd/command.js";
@@ -271,12 +271,13 @@ function emit(io: Io, json: boolean, paint: Paint, event: ReportEvent): void {
   io.stdout.write(`${json ? formatJson(event) : journal ? formatLine(event, true) : formatHuman(event, paint)}\n`);
 }
 
-async function runOnce(o: PassOpts, io: Io, run?: RunState): Promise<number> {
+async function runOnce(o: PassOpts, io: Io, run?: RunState, onGateway?: PassHooks["onGateway"]): Promise<number> {
   const config = toPassConfig(o, io.env);
   const json = Boolean(o.json);
   const paint = await paintFor(wantsColor(io, o));
   const progress = Boolean(io.stderr.isTTY) && !json;
   const result = await runPass(config, {
+    ...(onGateway ? { onGateway } : {}),
     onPlan: (p) => {
       const n = p.types.reduce((sum, t) => sum + t.instances.filter((i) => i.action === "reap").length, 0);
       if (progress && n > 0 && !config.dryRun) io.stderr.write(`reaping ${n} instance${n === 1 ? "" : "s"} (grace ${config.graceMs}ms)...\r`);
@@ -291,19 +292,19 @@ async function runOnce(o: PassOpts, io: Io, run?: RunState): Promise<number> {
 }
 
 /**
- * A one-shot run with its run state: the gateway's lock when it may signal (so a timer run and a running
- * supervisor never reap the same gateway at once: exit 5) and the metrics file, written even when the
- * pass fails (a missing gateway counts as an error).
+ * A one-shot run with its run state: the lock of the gateway it resolved, taken before any signal when it
+ * may signal (so a timer run, a manual run and a running supervisor never reap one gateway at once, however
+ * each names it: exit 5) and the metrics file, written even when the pass fails (a missing gateway counts as an error).
  */
 async function oneShot(o: PassOpts, io: Io): Promise<number> {
   const config = toPassConfig(o, io.env);
   const log = (e: ReportEvent): void => {
     if (e.kind !== "pass") io.stderr.write(`mcp-reaper: ${e.kind}: ${e.message}\n`);
   };
-  const run = openRun({ gateway: config.gateway, lock: !config.dryRun && config.procRoot === "/proc", metricsFile: o.metricsFile ?? null }, log);
+  const run = openRun({ lock: mayLock(config), metricsFile: o.metricsFile ?? null, env: io.env }, log);
   const startedMs = Date.now();
   try {
-    return await runOnce(o, io, run);
+    return await runOnce(o, io, run, (g) => holdGatewayLock(run, g, log));
   } catch (err) {
     const missing = err instanceof GatewayNotFoundError || err instanceof GatewayGoneError;
     run.metrics?.recordError(missing ? "gateway_not_found" : "pass", Date.now(), Date.now() - startedMs);
@@ -412,7 +413,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     if (err instanceof CommanderError) {
       return err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help" ? EXIT.OK : EXIT.USAGE;
     }
-    if (err instanceof UsageError || err instanceof ConfigError) {
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof LockDirError) {
       io.stderr.write(`mcp-reaper: ${err.message}\n`);
       return EXIT.USAGE;
     }

@@ -9,23 +9,23 @@ export const EXIT = {
   OK: 0,
   /** Some reaps failed (EPERM, a process that survived SIGKILL); the report says which. */
   REAP_FAILED: 1,
-  /** Usage error: bad option or value. Nothing was signalled. */
+  /** Usage error: bad option or value, or an untrusted lock directory. Nothing was signalled. */
   USAGE: 2,
   /** The gateway was not found, is ambiguous, or /proc could not be read. Nothing was signalled. */
   GATEWAY: 3,
   /** With --check: the plan would reap at least one instance (duplicates exist). Nothing was signalled. */
   DUPLICATES: 4,
-  /** Another mcp-reaper holds this gateway's lock (a loop, or a one-shot run in progress). Nothing was signalled. */
+  /** Another mcp-reaper holds this gateway process's lock (a loop, or a one-shot run in progress), however it named the gateway. Nothing was signalled. */
   LOCKED: 5,
 } as const;
 
 export const EXIT_TABLE: readonly [number, string][] = [
   [EXIT.OK, "done (in a dry run: the plan was shown)"],
   [EXIT.REAP_FAILED, "some reaps failed (EPERM, survived SIGKILL); see the report"],
-  [EXIT.USAGE, "usage error: bad option or value; nothing was signalled"],
+  [EXIT.USAGE, "usage error: bad option or value, or an untrusted lock directory; nothing was signalled"],
   [EXIT.GATEWAY, "gateway not found, ambiguous, not readable or refused; nothing was signalled"],
   [EXIT.DUPLICATES, "with --check: duplicates would be reaped; nothing was signalled"],
-  [EXIT.LOCKED, "another mcp-reaper already watches this gateway (its lock is held); nothing was signalled"],
+  [EXIT.LOCKED, "another mcp-reaper already watches this gateway process (its lock is held); nothing was signalled"],
 ];
 
 /** Everything one pass needs. */

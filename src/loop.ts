@@ -1,9 +1,11 @@
 // The supervisor: run a pass on a cron schedule until SIGTERM/SIGINT, never two at once, following the
 // gateway across restarts and re-reading the options file on SIGHUP. Only start-up problems are fatal.
 import { EXIT, type PassConfig } from "./config.js";
-import type { GatewaySpec } from "./proc/gateway.js";
-import { acquireLock, lockPathFor } from "./supervise/lock.js";
-import { closeRun, error, info, openRun, supervisedPass, warning, type Log, type RunState } from "./supervise/run.js";
+import { resolveGatewayIdentity } from "./pass.js";
+import { GatewayNotFoundError, type GatewaySpec } from "./proc/gateway.js";
+import { GatewayGoneError } from "./proc/snapshot.js";
+import { mayLock } from "./supervise/lock.js";
+import { closeRun, error, holdGatewayLock, info, openRun, releaseGatewayLock, supervisedPass, warning, type Log, type RunState } from "./supervise/run.js";
 import type { Schedule } from "./supervise/schedule.js";
 import { MetricsFile } from "./report/metrics.js";
 
@@ -53,8 +55,6 @@ export interface LoopDeps {
   /** Builds fresh settings from the options file (throws UsageError on a bad one). */
   reload: () => Promise<LoopSettings>;
   log: Log;
-  /** Take the gateway's lock. Default: when the config may signal. */
-  lock?: boolean;
 }
 
 /** Longest single timer: the wall clock is looked at again after it, so a clock jump or a suspend is noticed. */
@@ -86,8 +86,6 @@ export function describeSpec(g: GatewaySpec): string {
   return `${g.user ? "user unit" : "unit"} ${g.unit}`;
 }
 
-const sameSpec = (a: GatewaySpec, b: GatewaySpec): boolean => JSON.stringify(a) === JSON.stringify(b);
-const mayLock = (c: PassConfig): boolean => !c.dryRun && c.procRoot === "/proc";
 
 /** Scheduled slots in (afterMs, untilMs], bounded: how many an overrunning pass made us miss. */
 function missedSlots(schedule: Schedule, afterMs: number, untilMs: number): number {
@@ -97,45 +95,51 @@ function missedSlots(schedule: Schedule, afterMs: number, untilMs: number): numb
 }
 
 /**
- * Applies reloaded settings to the run: a new gateway spec needs its own lock (taken before the old one
- * is let go), a new metrics file its own counters. Returns false, logged, when they cannot be applied.
+ * Applies reloaded settings to the run: a dry run lets go of the lock, a run that may signal locks the
+ * gateway its next pass resolves (whatever spec names it); a new metrics file gets its own counters.
  */
-function applySettings(state: RunState, old: LoopSettings, next: LoopSettings, log: Log): boolean {
-  if (!sameSpec(old.config.gateway, next.config.gateway) || mayLock(old.config) !== mayLock(next.config)) {
-    let lock = null;
-    if (mayLock(next.config)) {
-      try {
-        lock = acquireLock(lockPathFor(next.config.gateway));
-      } catch (err) {
-        log(error(`reload: ${(err as Error).message}; keeping the old options`));
-        return false;
-      }
-    }
-    state.lock?.release();
-    state.lock = lock;
-  }
+function applySettings(state: RunState, old: LoopSettings, next: LoopSettings, log: Log): void {
+  state.locking = mayLock(next.config);
+  if (!state.locking) releaseGatewayLock(state);
   if (next.metricsFile !== old.metricsFile) state.metrics = next.metricsFile === null ? null : new MetricsFile(next.metricsFile);
   const changed = Object.keys({ ...old.shown, ...next.shown })
     .filter((k) => old.shown[k] !== next.shown[k])
     .map((k) => `${k} ${old.shown[k] ?? "(unset)"} -> ${next.shown[k] ?? "(unset)"}`);
   log(info(changed.length ? `reloaded options: ${changed.join(", ")}` : "reloaded options: nothing changed"));
-  return true;
+}
+
+/**
+ * Start-up: lock the gateway the spec names now, so a second reaper on a gateway already watched exits 5
+ * at once. A gateway not there yet is no error: the first pass that finds it locks it.
+ */
+function claimAtStart(state: RunState, config: PassConfig, log: Log): void {
+  if (!state.locking) return;
+  let gateway;
+  try {
+    gateway = resolveGatewayIdentity(config);
+  } catch (err) {
+    if (err instanceof GatewayNotFoundError || err instanceof GatewayGoneError) return;
+    throw err;
+  }
+  holdGatewayLock(state, gateway, log);
 }
 
 /**
  * Runs passes on the schedule until `stop` aborts; resolves to the exit code (0 when stopped by a signal).
- * Throws LockHeldError at start-up (exit 5). Passes never overlap: a pass that runs past its next slot
+ * Throws LockHeldError at start-up (exit 5) when the gateway is locked by another live reaper then; later,
+ * a pass that finds its gateway locked logs it and does not act. Passes never overlap: a pass that runs past its next slot
  * makes that slot wait; the missed slots are run once, right after, and the log says so.
  */
 export async function runLoop(first: LoopSettings, deps: LoopDeps): Promise<number> {
   const { stop, wake, log } = deps;
   let settings = first;
-  const state = openRun({ gateway: first.config.gateway, lock: deps.lock ?? mayLock(first.config), metricsFile: first.metricsFile }, log);
+  const state = openRun({ lock: mayLock(first.config), metricsFile: first.metricsFile }, log);
   try {
+    claimAtStart(state, first.config, log);
     log(
       info(
         `started: schedule "${settings.schedule.expression}" (${settings.schedule.tz}), gateway ${describeSpec(settings.config.gateway)}` +
-          `${settings.config.dryRun ? ", dry run" : ""}${state.lock ? `, lock ${state.lock.path}` : ""}`,
+          `${settings.config.dryRun ? ", dry run" : ""}${state.lock ? `, lock ${state.lock.lock.path}` : ""}`,
       ),
     );
     let next = settings.schedule.nextAfter(Date.now());
@@ -146,11 +150,10 @@ export async function runLoop(first: LoopSettings, deps: LoopDeps): Promise<numb
       if (wake.take()) {
         try {
           const fresh = await deps.reload();
-          if (applySettings(state, settings, fresh, log)) {
-            const scheduleChanged = fresh.schedule.expression !== settings.schedule.expression || fresh.schedule.tz !== settings.schedule.tz;
-            settings = fresh;
-            if (scheduleChanged) next = settings.schedule.nextAfter(Date.now());
-          }
+          applySettings(state, settings, fresh, log);
+          const scheduleChanged = fresh.schedule.expression !== settings.schedule.expression || fresh.schedule.tz !== settings.schedule.tz;
+          settings = fresh;
+          if (scheduleChanged) next = settings.schedule.nextAfter(Date.now());
         } catch (err) {
           log(error(`reload failed: ${(err as Error).message}; keeping the old options`));
         }

@@ -7,8 +7,8 @@ import { instancesOf, plan as makePlan, type Plan } from "./decide/planner.js";
 import { loadConfigs, type ConfigSource } from "./hosts/read.js";
 import { runSsUnix } from "./proc/escaped.js";
 import { resolveGateway } from "./proc/gateway.js";
-import { readText } from "./proc/read.js";
-import { protectedPidsOf, readEnvirons, takeSnapshot, type DiscoveryMethod } from "./proc/snapshot.js";
+import { readStat, readText } from "./proc/read.js";
+import { GatewayGoneError, protectedPidsOf, readEnvirons, takeSnapshot, type DiscoveryMethod } from "./proc/snapshot.js";
 import { loadHistory, pruneHistory, readBootId, saveHistory } from "./state.js";
 
 export interface Summary {
@@ -48,7 +48,18 @@ export interface PassResult {
   orphanScan?: { processes: number; socketPeers: boolean; fdsComplete: boolean } | null;
 }
 
+/** One gateway process: its pid and start ticks (a restarted gateway, or a reused pid, is another one). */
+export interface GatewayIdentity {
+  pid: number;
+  startTicks: number;
+}
+
 export interface PassHooks {
+  /**
+   * Called once the gateway is resolved, before the snapshot and any signal: the run layer takes or checks
+   * that gateway's lock here, and throws (LockHeldError) to stop the pass before it acts.
+   */
+  onGateway?: (gateway: GatewayIdentity) => void;
   /** Called once the plan is made, before any signal (progress on a TTY). */
   onPlan?: (p: Plan) => void;
   /** Aborts the grace wait of a pass in progress (straight to SIGKILL). */
@@ -90,11 +101,21 @@ export function openHistory(config: PassConfig): { history: ActivityHistory; war
   return stateFile ? loadHistory(stateFile, bootId) : { history: emptyHistory(bootId), warning: null };
 }
 
+/** Resolves the gateway spec to one process. Throws GatewayNotFoundError / GatewayGoneError. */
+export function resolveGatewayIdentity(config: Pick<PassConfig, "gateway" | "procRoot">, protectedPids: ReadonlySet<number> = protectedPidsOf(config.procRoot, process.pid)): GatewayIdentity {
+  const pid = resolveGateway(config.gateway, config.procRoot, protectedPids);
+  const stat = readStat(config.procRoot, pid);
+  if (stat === null) throw new GatewayGoneError(`gateway ${pid} exited while being looked at`);
+  return { pid, startTicks: stat.startTicks };
+}
+
 /** Runs one pass. Throws GatewayNotFoundError / GatewayGoneError when there is no gateway to look at. */
 export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promise<PassResult> {
   const started = Date.now();
   const protectedPids = protectedPidsOf(config.procRoot, process.pid);
-  const gatewayPid = resolveGateway(config.gateway, config.procRoot, protectedPids);
+  const gateway = resolveGatewayIdentity(config, protectedPids);
+  hooks.onGateway?.(gateway);
+  const gatewayPid = gateway.pid;
   const tracking = config.policy.idleMs !== null;
   const discover = config.discoverConfig ?? true;
   const snapshot = takeSnapshot({
@@ -108,6 +129,8 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
     // A recorded tree carries its `ss -xa` output beside it: the host's sockets say nothing about it.
     orphans: config.orphans ? { ssUnix: config.procRoot === "/proc" ? runSsUnix : () => readText(`${config.procRoot}/ss-xa`) } : null,
   });
+  // The lock taken in onGateway names this process: a pid reused in between is another gateway.
+  if (snapshot.gateway.startTicks !== gateway.startTicks) throw new GatewayGoneError(`gateway ${gatewayPid} was replaced while being looked at`);
   const scanMs = Date.now() - started;
   const warnings: string[] = [];
   const configs = loadConfigs({ paths: config.mcpConfigs ?? [], discover, procRoot: config.procRoot, gateway: snapshot.gateway });

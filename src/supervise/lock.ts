@@ -1,15 +1,20 @@
-// One reaper per gateway: a lock file in the runtime dir holding the owner's pid and start ticks, so a
-// lock left by a dead reaper (or one whose pid was reused) is recognised and taken over.
-import { createHash } from "node:crypto";
-import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+// One reaper per gateway PROCESS: a lock file named after the resolved gateway (pid + start ticks), in one
+// fixed directory per user, holding the owner's pid and start ticks, so every way of naming a gateway meets
+// the same lock and a lock left by a dead reaper (or one whose pid was reused) is recognised and taken over.
+import { linkSync, lstatSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { GatewaySpec } from "../proc/gateway.js";
+import type { PassConfig } from "../config.js";
 import { ProcParseError } from "../proc/parse.js";
 import { errorCode, readStat } from "../proc/read.js";
 
 /** Another live mcp-reaper holds the lock: exit code 5. */
 export class LockHeldError extends Error {
   override readonly name = "LockHeldError";
+}
+
+/** The lock directory is unusable (someone else's, group/world-writable, not a directory). */
+export class LockDirError extends Error {
+  override readonly name = "LockDirError";
 }
 
 /** A process named the way the lock names it: a bare pid may be reused. */
@@ -24,37 +29,49 @@ export interface Lock {
   tookOverFrom: Holder | "unreadable" | null;
   /**
    * Is the lock still ours? "recreated": the file had vanished (a tmp cleaner, a manual rm) and was
-   * written again; "lost": another live reaper now holds it, and this one must stop.
+   * written again; "lost": another live reaper now holds it.
    */
   check(): { state: "held" | "recreated" } | { state: "lost"; holder: Holder };
   /** Removes the file if it still names us. Idempotent. */
   release(): void;
 }
 
+/** The one rule for taking a lock: only runs that may signal (not --dry-run or --check, not a recorded tree). */
+export const mayLock = (c: Pick<PassConfig, "dryRun" | "procRoot">): boolean => !c.dryRun && c.procRoot === "/proc";
+
 /**
- * Where locks live: $RUNTIME_DIRECTORY (systemd RuntimeDirectory=, first entry), else $XDG_RUNTIME_DIR,
- * else /run for root, else /tmp. /tmp is shared by every user, so a lock there carries our uid in its name
- * (nobody else's file can block us).
+ * Where locks live: one directory per user, whatever started us (a shell, cron, a systemd unit), so a manual
+ * run meets the supervisor's lock. Root: /run/mcp-reaper (RuntimeDirectory=mcp-reaper of a system unit).
+ * Others: $XDG_RUNTIME_DIR/mcp-reaper (RuntimeDirectory=mcp-reaper of a user unit), else /tmp/mcp-reaper-UID.
  */
-export function lockDir(env: NodeJS.ProcessEnv, uid: number): { dir: string; shared: boolean } {
-  const runtime = env.RUNTIME_DIRECTORY?.split(":")[0];
-  if (runtime) return { dir: runtime, shared: false };
-  if (env.XDG_RUNTIME_DIR) return { dir: env.XDG_RUNTIME_DIR, shared: false };
-  return uid === 0 ? { dir: "/run", shared: false } : { dir: "/tmp", shared: true };
+export function lockDir(env: NodeJS.ProcessEnv, uid: number): string {
+  if (uid === 0) return "/run/mcp-reaper";
+  return env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, "mcp-reaper") : `/tmp/mcp-reaper-${uid}`;
 }
 
-/** A file name that says which gateway spec it guards; a hash keeps specs that clean to the same text apart. */
-export function lockFileName(spec: GatewaySpec, uid: number, shared: boolean): string {
-  const [kind, value] =
-    spec.kind === "pid" ? ["pid", String(spec.pid)] : spec.kind === "name" ? ["name", spec.name] : spec.kind === "pidfile" ? ["pidfile", spec.path] : [spec.user ? "user-unit" : "unit", spec.unit];
-  let clean = value.replace(/[^A-Za-z0-9._@-]/g, "_").slice(0, 80);
-  if (clean !== value) clean += `-${createHash("sha256").update(value).digest("hex").slice(0, 8)}`;
-  return `mcp-reaper${shared ? `-u${uid}` : ""}.${kind}.${clean}.lock`;
+/**
+ * Creates the lock directory (0700) if missing and refuses one we cannot trust: in /tmp anyone may create
+ * it first, so it must be a real directory (not a symlink), owned by us, and writable by nobody else.
+ */
+export function ensureLockDir(dir: string, uid: number): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if (errorCode(err) !== "EEXIST") throw new LockDirError(`cannot create lock directory ${dir}: ${errorCode(err) ?? String(err)}`);
+  }
+  const st = lstatSync(dir);
+  if (!st.isDirectory()) throw new LockDirError(`lock directory ${dir} is not a directory${st.isSymbolicLink() ? " (a symlink)" : ""}; refusing it`);
+  if (st.uid !== uid) throw new LockDirError(`lock directory ${dir} is owned by uid ${st.uid}, not by us (uid ${uid}); refusing it`);
+  if ((st.mode & 0o022) !== 0) throw new LockDirError(`lock directory ${dir} is group- or world-writable (mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}); refusing it`);
 }
 
-export function lockPathFor(spec: GatewaySpec, env: NodeJS.ProcessEnv = process.env, uid: number = process.getuid?.() ?? 0): string {
-  const { dir, shared } = lockDir(env, uid);
-  return join(dir, lockFileName(spec, uid, shared));
+/** The lock file of one gateway process: a restarted gateway (new pid or start ticks) has another. */
+export function lockFileName(gateway: Holder): string {
+  return `mcp-reaper.gateway.${gateway.pid}.${gateway.startTicks}.lock`;
+}
+
+export function lockPathFor(gateway: Holder, env: NodeJS.ProcessEnv = process.env, uid: number = process.getuid?.() ?? 0): string {
+  return join(lockDir(env, uid), lockFileName(gateway));
 }
 
 function parseHolder(text: string): Holder | null {
@@ -93,7 +110,7 @@ function tryLink(path: string, me: Holder): boolean {
   try {
     writeFileSync(tmp, `${me.pid} ${me.startTicks}\n`, { mode: 0o644 });
   } catch (err) {
-    throw new Error(`cannot create lock file ${path}: ${errorCode(err) ?? String(err)} (set RUNTIME_DIRECTORY or XDG_RUNTIME_DIR to a writable directory)`);
+    throw new Error(`cannot create lock file ${path}: ${errorCode(err) ?? String(err)}`);
   }
   try {
     linkSync(tmp, path);
@@ -106,7 +123,16 @@ function tryLink(path: string, me: Holder): boolean {
   }
 }
 
-function heldMessage(path: string, h: Holder): string {
+/**
+ * Takes the lock of one gateway process in our lock directory (created and checked first): LockHeldError
+ * when another live reaper holds it, LockDirError when the directory cannot be trusted.
+ */
+export function lockGateway(gateway: Holder, env: NodeJS.ProcessEnv = process.env, uid: number = process.getuid?.() ?? 0): Lock {
+  ensureLockDir(lockDir(env, uid), uid);
+  return acquireLock(lockPathFor(gateway, env, uid));
+}
+
+export function heldMessage(path: string, h: Holder): string {
   return `another mcp-reaper (pid ${h.pid}) already watches this gateway; lock ${path}`;
 }
 

@@ -2,12 +2,12 @@
 // lock, the metrics file, what we know of the gateway, and the error throttle live here, not in globals.
 import type { PassConfig } from "../config.js";
 import type { ActivityHistory } from "../decide/activity.js";
-import { openHistory, runPass, type PassResult } from "../pass.js";
-import { GatewayNotFoundError, type GatewaySpec } from "../proc/gateway.js";
+import { openHistory, runPass, type GatewayIdentity, type PassResult } from "../pass.js";
+import { GatewayNotFoundError } from "../proc/gateway.js";
 import { GatewayGoneError } from "../proc/snapshot.js";
 import type { ReportEvent } from "../report/events.js";
 import { MetricsFile } from "../report/metrics.js";
-import { acquireLock, lockPathFor, LockHeldError, type Lock } from "./lock.js";
+import { heldMessage, LockDirError, lockGateway, LockHeldError, type Lock } from "./lock.js";
 
 export type Log = (event: ReportEvent) => void;
 
@@ -55,8 +55,12 @@ export class GatewayWatch {
 }
 
 export interface RunState {
-  /** Held for the whole run by a run that may signal; null for dry runs. */
-  lock: Lock | null;
+  /** Take gateway locks: a run that may signal (mayLock); false for dry runs and --check. */
+  locking: boolean;
+  /** The lock of the gateway process last resolved, held between passes; null before it is taken or when not locking. */
+  lock: { gateway: GatewayIdentity; lock: Lock } | null;
+  /** Where the lock directory is looked up ($XDG_RUNTIME_DIR for a non-root user). */
+  env: NodeJS.ProcessEnv;
   /** --metrics-file, written after every pass; null without it. */
   metrics: MetricsFile | null;
   gateway: GatewayWatch;
@@ -66,31 +70,55 @@ export interface RunState {
 }
 
 export interface RunOptions {
-  gateway: GatewaySpec;
-  /** Take the gateway's lock (runs that may signal). */
+  /** Take the lock of each gateway a pass resolves (runs that may signal). */
   lock: boolean;
   metricsFile: string | null;
   env?: NodeJS.ProcessEnv;
 }
 
-/** Starts a run: takes the lock (LockHeldError: exit 5) and reads the metrics carried over. */
+/** Starts a run: reads the metrics carried over. Locks are taken per resolved gateway (holdGatewayLock). */
 export function openRun(o: RunOptions, log: Log): RunState {
-  const lock = o.lock ? acquireLock(lockPathFor(o.gateway, o.env ?? process.env)) : null;
-  if (lock && lock.tookOverFrom !== null) {
-    const who = lock.tookOverFrom === "unreadable" ? "an unreadable lock file" : `a stale lock of pid ${lock.tookOverFrom.pid} (no longer running)`;
-    log(warning(`took over ${who}: ${lock.path}`));
-  }
   const metrics = o.metricsFile === null ? null : new MetricsFile(o.metricsFile);
   if (metrics?.carryOverProblem) log(warning(`metrics: ${metrics.carryOverProblem}`));
-  return { lock, metrics, gateway: new GatewayWatch(), errors: new Throttle(ERROR_LOG_INTERVAL_MS), history: null };
+  return { locking: o.lock, lock: null, env: o.env ?? process.env, metrics, gateway: new GatewayWatch(), errors: new Throttle(ERROR_LOG_INTERVAL_MS), history: null };
 }
 
 export function closeRun(state: RunState): void {
-  state.lock?.release();
+  releaseGatewayLock(state);
 }
 
-/** The loop must stop: another live reaper holds our lock now. */
-export class LockLostError extends LockHeldError {}
+/** Lets go of the gateway lock we hold, if any (a dry run after a reload, the end of the run). */
+export function releaseGatewayLock(state: RunState): void {
+  state.lock?.lock.release();
+  state.lock = null;
+}
+
+/**
+ * The onGateway hook of a run that may signal: hold the lock of the gateway process this pass resolved,
+ * before it acts. Keeps the lock it already holds, or lets go of a restarted gateway's and takes the new
+ * one's. Throws LockHeldError when another live reaper holds it (one-shot: exit 5; loop: the pass does
+ * not act) and LockDirError when the lock directory cannot be trusted.
+ */
+export function holdGatewayLock(state: RunState, gateway: GatewayIdentity, log: Log): void {
+  if (!state.locking) return;
+  const held = state.lock;
+  if (held && held.gateway.pid === gateway.pid && held.gateway.startTicks === gateway.startTicks) {
+    const c = held.lock.check();
+    if (c.state !== "lost") {
+      if (c.state === "recreated") log(warning(`lock file ${held.lock.path} had vanished; written again`));
+      return;
+    }
+    state.lock = null; // another reaper's now: nothing of ours to release
+    throw new LockHeldError(heldMessage(held.lock.path, c.holder));
+  }
+  releaseGatewayLock(state);
+  const lock = lockGateway(gateway, state.env);
+  if (lock.tookOverFrom !== null) {
+    const who = lock.tookOverFrom === "unreadable" ? "an unreadable lock file" : `a stale lock of pid ${lock.tookOverFrom.pid} (no longer running)`;
+    log(warning(`took over ${who}: ${lock.path}`));
+  }
+  state.lock = { gateway, lock };
+}
 
 /** Writes the metrics file; a failure is logged (throttled), never fatal. */
 export function writeMetrics(state: RunState, log: Log): void {
@@ -104,23 +132,19 @@ export function writeMetrics(state: RunState, log: Log): void {
 }
 
 /**
- * One pass of a loop: check the lock, run the pipeline, follow the gateway, count, log. Never throws
- * for a problem inside the pass (logged, throttled); throws LockLostError when the lock is gone to another reaper.
+ * One pass of a loop: run the pipeline (which locks the gateway it resolves), follow the gateway, count,
+ * log. Never throws: a problem inside the pass is logged (throttled). A gateway locked by another live
+ * reaper is logged (throttled) and the pass does not act; the next pass tries again.
  */
 export async function supervisedPass(state: RunState, config: PassConfig, hooks: { signal: AbortSignal }, log: Log): Promise<PassResult | null> {
   const started = Date.now();
-  if (state.lock) {
-    const c = state.lock.check();
-    if (c.state === "lost") throw new LockLostError(`lock ${state.lock.path} now belongs to pid ${c.holder.pid}: stopping`);
-    if (c.state === "recreated") log(warning(`lock file ${state.lock.path} had vanished; written again`));
-  }
   try {
     if (config.policy.idleMs !== null && state.history === null) {
       const opened = openHistory(config);
       if (opened.warning) log(warning(opened.warning));
       state.history = opened.history;
     }
-    const result = await runPass(config, { signal: hooks.signal, ...(state.history ? { history: state.history } : {}) });
+    const result = await runPass(config, { signal: hooks.signal, onGateway: (g) => holdGatewayLock(state, g, log), ...(state.history ? { history: state.history } : {}) });
     for (const w of result.warnings) log(warning(w));
     state.gateway.found(result.plan.gateway, log);
     state.metrics?.recordPass(result, Date.now());
@@ -130,6 +154,11 @@ export async function supervisedPass(state: RunState, config: PassConfig, hooks:
     if (err instanceof GatewayNotFoundError || err instanceof GatewayGoneError) {
       state.gateway.missing(err.message, log);
       state.metrics?.recordError("gateway_not_found", Date.now(), Date.now() - started);
+      return null;
+    }
+    if (err instanceof LockHeldError || err instanceof LockDirError) {
+      const text = state.errors.pass(`not acting this pass: ${err.message}`, Date.now());
+      if (text) log(warning(text));
       return null;
     }
     state.metrics?.recordError("pass", Date.now(), Date.now() - started);

@@ -3,11 +3,12 @@
 // systemd-analyze verify on the shipped units and on `systemd print` output.
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { ensureLockDir, lockDir, lockPathFor } from "../../src/supervise/lock.js";
 import { renderUnits, SHIPPED } from "../../src/systemd/units.js";
 import { parsePrometheusText } from "../unit/prom.js";
 
@@ -113,8 +114,13 @@ describe("--gateway-unit through systemctl show (a fake systemctl first on PATH)
 });
 
 describe("one reaper per gateway", () => {
-  const lockOf = (): string => join(runtime, `mcp-reaper.pid.${sleeper.pid}.lock`);
   const startTicks = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/.*\) /s, "").split(" ")[19]);
+  const uid = process.getuid?.() ?? 0;
+  // The runs get RUNTIME_DIRECTORY and no XDG_RUNTIME_DIR: the lock is in the user's one directory regardless.
+  const lockOf = (): string => {
+    ensureLockDir(lockDir({}, uid), uid);
+    return lockPathFor({ pid: sleeper.pid as number, startTicks: startTicks(sleeper.pid as number) }, {}, uid);
+  };
 
   it("a real run while a live reaper holds the lock: exit 5, nothing done", () => {
     writeFileSync(lockOf(), `${process.pid} ${startTicks(process.pid)}\n`);
@@ -129,11 +135,43 @@ describe("one reaper per gateway", () => {
   it("a lock left by a dead reaper is taken over, and released after the run", () => {
     const dead = spawnSync("true").pid as number;
     writeFileSync(lockOf(), `${dead} 12345\n`);
-    const r = run(["--gateway-pid", String(sleeper.pid)]);
+    let r;
+    try {
+      r = run(["--gateway-pid", String(sleeper.pid)]);
+    } finally {
+      if (r?.code !== 0) rmSync(lockOf(), { force: true });
+    }
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, new RegExp(`mcp-reaper: warning: took over a stale lock of pid ${dead}`));
     assert.ok(!existsSync(lockOf()));
-    assert.deepEqual(readdirSync(runtime), [], "no temp files left behind");
+    const name = basename(lockOf());
+    assert.deepEqual(readdirSync(dirname(lockOf())).filter((f) => f.startsWith(name)), [], "no temp files left behind");
+    assert.deepEqual(readdirSync(runtime), [], "RUNTIME_DIRECTORY is not where the lock goes");
+  });
+});
+
+describe("the lock directory", () => {
+  it("one others may write to is refused: exit 2, one line; the same directory at 0700 is used", { skip: process.getuid?.() !== 0 && "needs root to run as another user" }, () => {
+    // As "nobody" with an XDG_RUNTIME_DIR of our own making: the lock directory is $XDG_RUNTIME_DIR/mcp-reaper.
+    const xdg = mkdtempSync(join(tmpdir(), "reaper-xdg-"));
+    try {
+      chmodSync(xdg, 0o755);
+      const locks = join(xdg, "mcp-reaper");
+      mkdirSync(locks, { mode: 0o777 });
+      chmodSync(locks, 0o777);
+      chownSync(locks, 65534, 65534);
+      const asNobody = (): ReturnType<typeof run> => {
+        const r = spawnSync(process.execPath, [BIN, "--gateway-pid", String(sleeper.pid)], { encoding: "utf8", timeout: 20_000, uid: 65534, gid: 65534, env: { PATH: process.env.PATH, XDG_RUNTIME_DIR: xdg } });
+        return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+      };
+      assertOneLineError(asNobody(), 2, new RegExp(`lock directory ${locks} is group- or world-writable \\(mode 0777\\); refusing it`));
+      assert.deepEqual(readdirSync(locks), [], "no lock written there");
+      chmodSync(locks, 0o700);
+      const ok = asNobody();
+      assert.equal(ok.code, 0, ok.stderr);
+    } finally {
+      rmSync(xdg, { recursive: true, force: true });
+    }
   });
 });
 

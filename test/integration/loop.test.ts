@@ -1,9 +1,10 @@
 // Integration: the supervisor loop (the built bin) against real leaky gateways: it keeps every server type
 // bounded while sessions keep coming, follows a restarted gateway, refuses a second reaper on the same
-// gateway, and stops cleanly on SIGTERM, also in the middle of a grace wait. Every world and loop is stopped.
+// gateway however each reaper names it, and stops cleanly on SIGTERM, also in the middle of a grace wait.
+// Every world and loop is stopped.
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
@@ -12,6 +13,7 @@ import { DEFAULT_MATCH, instancesOf, plan } from "../../src/decide/planner.js";
 import { startWorld, type World } from "../../src/demo/world.js";
 import { readStat } from "../../src/proc/read.js";
 import { protectedPidsOf, takeSnapshot } from "../../src/proc/snapshot.js";
+import { lockDir, lockPathFor } from "../../src/supervise/lock.js";
 import { parsePrometheusText } from "../unit/prom.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/mcp-reaper.js", import.meta.url));
@@ -29,6 +31,17 @@ let dirs: string[] = [];
 afterEach(async () => {
   for (const l of loops) if (l.child.exitCode === null && l.child.signalCode === null) l.child.kill("SIGKILL");
   await Promise.all(loops.map((l) => l.exited));
+  // A loop killed by SIGKILL (a failed test) leaves its lock behind: remove the ones our loops held.
+  const ours = new Set(loops.map((l) => String(l.child.pid)));
+  const locks = lockDir(ENV, process.getuid?.() ?? 0);
+  for (const f of existsSync(locks) ? readdirSync(locks) : []) {
+    const path = join(locks, f);
+    try {
+      if (ours.has(readFileSync(path, "utf8").split(" ")[0] as string)) rmSync(path, { force: true });
+    } catch {
+      /* gone meanwhile, or not a file */
+    }
+  }
   await Promise.all(worlds.map((w) => w.stop()));
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
   worlds = [];
@@ -42,8 +55,11 @@ function tempDir(): string {
   return d;
 }
 
-function startLoop(args: string[], runtime: string): Loop {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH, RUNTIME_DIRECTORY: runtime } });
+/** The environment every reaper here runs with: the lock directory does not depend on it (root: /run/mcp-reaper). */
+const ENV = { PATH: process.env.PATH };
+
+function startLoop(args: string[]): Loop {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env: ENV });
   let out = "";
   let err = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
@@ -70,6 +86,26 @@ function countsByType(gatewayPid: number): Map<string, number> {
   return new Map(p.types.map((t) => [t.label, instancesOf({ ...p, types: [t] }).length]));
 }
 
+/** Zombies count as gone: pid 1 here reaps them late. */
+function isRunning(pid: number): boolean {
+  const stat = readStat("/proc", pid);
+  return stat !== null && stat.state !== "Z";
+}
+
+/** A gateway as the lock names it: pid and start ticks. */
+function identity(pid: number): { pid: number; startTicks: number } {
+  const stat = readStat("/proc", pid);
+  assert.ok(stat !== null, `process ${pid} is running`);
+  return { pid, startTicks: stat.startTicks };
+}
+
+/** One sample of a metric in the metrics file (0 when it is not there yet). */
+function metricValue(path: string, name: string, kind: string): number {
+  if (!existsSync(path)) return 0;
+  const samples = parsePrometheusText(readFileSync(path, "utf8")).get(name)?.samples ?? [];
+  return samples.find((x) => x.labels.kind === kind)?.value ?? 0;
+}
+
 async function stopLoop(loop: Loop, boundMs: number): Promise<{ code: number | null; ms: number }> {
   const t0 = Date.now();
   loop.child.kill("SIGTERM");
@@ -85,7 +121,7 @@ describe("supervisor loop", () => {
     worlds.push(w);
     const d = tempDir();
     const metrics = join(d, "reaper.prom");
-    const loop = startLoop(["--gateway-pid", String(w.gatewayPid), "--schedule", "* * * * * *", "--min-age", "0", "--grace", "2s", "--metrics-file", metrics], d);
+    const loop = startLoop(["--gateway-pid", String(w.gatewayPid), "--schedule", "* * * * * *", "--min-age", "0", "--grace", "2s", "--metrics-file", metrics]);
     await waitFor(() => /pass: gateway/.test(loop.stdout()), 10_000, "first pass", loop);
 
     let sessions = 0;
@@ -134,20 +170,26 @@ describe("supervisor loop", () => {
     mkdirSync(wdir);
     const a = await startWorld({ sessions: 2, types: ["fetch"], decoy: false, dir: wdir });
     worlds.push(a);
-    const loop = startLoop(["--gateway-pidfile", a.pidfile, "--schedule", "* * * * * *", "--min-age", "0", "--grace", "1s"], d);
+    const metrics = join(d, "reaper.prom");
+    const loop = startLoop(["--gateway-pidfile", a.pidfile, "--schedule", "* * * * * *", "--min-age", "0", "--grace", "1s", "--metrics-file", metrics]);
     await waitFor(() => new RegExp(`pass: gateway ${a.gatewayPid} .*1 reaped`).test(loop.stdout()), 10_000, "a pass on the first gateway", loop);
+    const lockA = lockPathFor(identity(a.gatewayPid));
+    assert.equal(readFileSync(lockA, "utf8").split(" ")[0], String(loop.child.pid), "the loop holds the first gateway's lock");
 
-    // Same gateway spec: the second loop and a one-shot real run are refused; a dry run is not.
-    const second = startLoop(["--gateway-pidfile", a.pidfile, "--schedule", "* * * * * *"], d);
+    // Same gateway: the second loop and a one-shot real run are refused; a dry run is not.
+    const second = startLoop(["--gateway-pidfile", a.pidfile, "--schedule", "* * * * * *"]);
     assert.equal((await second.exited).code, 5, second.stderr());
     assert.match(second.stderr(), new RegExp(`^mcp-reaper: another mcp-reaper \\(pid ${loop.child.pid}\\) already watches this gateway`));
-    const once = spawnSync(process.execPath, [BIN, "--gateway-pidfile", a.pidfile], { encoding: "utf8", env: { PATH: process.env.PATH, RUNTIME_DIRECTORY: d } });
+    const once = spawnSync(process.execPath, [BIN, "--gateway-pidfile", a.pidfile], { encoding: "utf8", env: ENV });
     assert.equal(once.status, 5, once.stderr);
 
     await a.stop();
     await waitFor(() => /warning: gateway not found/.test(loop.stderr()), 10_000, "absence logged", loop);
     const passesBefore = (loop.stdout().match(/pass: /g) ?? []).length;
-    await new Promise((r) => setTimeout(r, 3000)); // three more scheduled passes without a gateway
+    // Evidence the loop kept ticking: three more passes that found no gateway, counted in the metrics file.
+    const notFound = (): number => metricValue(metrics, "mcp_reaper_errors_total", "gateway_not_found");
+    const notFoundBefore = notFound();
+    await waitFor(() => notFound() >= notFoundBefore + 3, 10_000, "three more passes without a gateway", loop);
     assert.equal((loop.stderr().match(/gateway not found/g) ?? []).length, 1, `absence logged once:\n${loop.stderr()}`);
     assert.equal((loop.stdout().match(/pass: /g) ?? []).length, passesBefore);
 
@@ -156,6 +198,9 @@ describe("supervisor loop", () => {
     assert.notEqual(b.gatewayPid, a.gatewayPid);
     await waitFor(() => new RegExp(`info: gateway is back: pid ${b.gatewayPid}`).test(loop.stderr()), 10_000, "new gateway found", loop);
     await waitFor(() => countsByType(b.gatewayPid).get([...countsByType(b.gatewayPid).keys()][0] as string) === 1, 10_000, "new gateway's duplicate reaped", loop);
+    // The restarted gateway is another process: its own lock, the old one let go.
+    assert.equal(readFileSync(lockPathFor(identity(b.gatewayPid)), "utf8").split(" ")[0], String(loop.child.pid), "the loop holds the new gateway's lock");
+    assert.ok(!existsSync(lockA), "the old gateway's lock is released");
 
     const { code } = await stopLoop(loop, 1000 + 2000);
     assert.equal(code, 0);
@@ -164,9 +209,8 @@ describe("supervisor loop", () => {
   it("SIGTERM in the middle of a grace wait cuts it: exit 0 within grace + 2 s, the TERM-ignoring server killed", async () => {
     const w = await startWorld({ sessions: 2, types: ["fetch"], ignoreTermType: "fetch", decoy: false });
     worlds.push(w);
-    const d = tempDir();
     const old = w.servers().find((s) => s.session === 1)!;
-    const loop = startLoop(["--gateway-pid", String(w.gatewayPid), "--schedule", "* * * * * *", "--min-age", "0", "--grace", "20s"], d);
+    const loop = startLoop(["--gateway-pid", String(w.gatewayPid), "--schedule", "* * * * * *", "--min-age", "0", "--grace", "20s"]);
     await waitFor(() => (w.signalsSeen()[old.pid] ?? []).includes("SIGTERM"), 10_000, "SIGTERM reached the old server", loop);
     const { code, ms } = await stopLoop(loop, 20_000 + 2000);
     assert.equal(code, 0, loop.stderr());
@@ -174,5 +218,54 @@ describe("supervisor loop", () => {
     const stat = readStat("/proc", old.pid);
     assert.ok(stat === null || stat.state === "Z", "the TERM-ignoring server was killed");
     assert.match(loop.stdout(), /1 killed/);
+  });
+});
+
+describe("one reaper per gateway process, however it is named", () => {
+  it("a loop on --gateway-pid: real runs on --gateway-pidfile and --gateway-name exit 5 and signal nobody; once it stops, they reap", async () => {
+    const title = `gw-lock-${process.pid}`;
+    const w = await startWorld({ sessions: 3, types: ["fetch"], decoy: false, gatewayTitle: title });
+    worlds.push(w);
+    // --keep 5: the loop holds the lock but reaps nothing, so any signal would be the one-shot runs'.
+    const loop = startLoop(["--gateway-pid", String(w.gatewayPid), "--schedule", "* * * * * *", "--keep", "5"]);
+    await waitFor(() => new RegExp(`pass: gateway ${w.gatewayPid} .*0 reaped`).test(loop.stdout()), 10_000, "a pass of the loop", loop);
+    const before = w.livePids().sort((x, y) => x - y);
+
+    for (const spec of [["--gateway-pidfile", w.pidfile], ["--gateway-name", title]]) {
+      const once = spawnSync(process.execPath, [BIN, ...spec, "--min-age", "0", "--grace", "1s"], { encoding: "utf8", timeout: 20_000, env: ENV });
+      assert.equal(once.status, 5, `${spec.join(" ")}: ${once.stderr}`);
+      assert.match(once.stderr, new RegExp(`^mcp-reaper: another mcp-reaper \\(pid ${loop.child.pid}\\) already watches this gateway; lock .*\\n$`));
+    }
+    assert.deepEqual(w.signalsSeen(), {}, "nobody was signalled");
+    assert.deepEqual(w.livePids().sort((x, y) => x - y), before, "every process still runs");
+
+    // Negative control: without the loop the same run reaps the two older sessions.
+    await stopLoop(loop, 3000);
+    const once = spawnSync(process.execPath, [BIN, "--gateway-name", title, "--min-age", "0", "--grace", "1s"], { encoding: "utf8", timeout: 20_000, env: ENV });
+    assert.equal(once.status, 0, once.stderr);
+    assert.deepEqual(w.servers().filter((s) => s.session < 3).filter((s) => isRunning(s.pid)), [], `the run reaped the older servers:\n${once.stdout}`);
+  });
+
+  it("a loop whose gateway turns out locked later keeps going without acting, and acts once the lock is free", async () => {
+    const w = await startWorld({ sessions: 3, types: ["fetch"], decoy: false });
+    worlds.push(w);
+    const d = tempDir();
+    const holder = startLoop(["--gateway-pid", String(w.gatewayPid), "--schedule", "* * * * * *", "--keep", "5"]);
+    await waitFor(() => /pass: gateway/.test(holder.stdout()), 10_000, "a pass of the first loop", holder);
+    // The second loop starts while its pidfile names no process: no gateway, no lock, no exit 5.
+    const pidfile = join(d, "gw.pid");
+    writeFileSync(pidfile, `${spawnSync("true").pid}\n`);
+    const late = startLoop(["--gateway-pidfile", pidfile, "--schedule", "* * * * * *", "--min-age", "0", "--grace", "1s"]);
+    await waitFor(() => /warning: gateway not found/.test(late.stderr()), 10_000, "no gateway yet", late);
+    writeFileSync(pidfile, `${w.gatewayPid}\n`);
+    await waitFor(() => /warning: not acting this pass: another mcp-reaper/.test(late.stderr()), 10_000, "the lock refused", late);
+    assert.equal(late.child.exitCode, null, "the late loop keeps running");
+    assert.deepEqual(w.signalsSeen(), {}, "nobody was signalled");
+
+    await stopLoop(holder, 3000);
+    await waitFor(() => !w.servers().some((s) => s.session < 3 && isRunning(s.pid)), 10_000, "the late loop reaps once the lock is free", late);
+    assert.equal((late.stderr().match(/not acting this pass/g) ?? []).length, 1, `logged once (throttled):\n${late.stderr()}`);
+    const { code } = await stopLoop(late, 1000 + 2000);
+    assert.equal(code, 0);
   });
 });

@@ -2,7 +2,7 @@
 // precedence, lock, metrics text format, log lines, ExecStart quoting.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -12,7 +12,7 @@ import { readStat } from "../../src/proc/read.js";
 import { formatLine, priorityOf } from "../../src/report/line.js";
 import { escapeLabelValue, MetricsFile } from "../../src/report/metrics.js";
 import { layerOptions } from "../../src/supervise/layers.js";
-import { acquireLock, LockHeldError, lockDir, lockFileName } from "../../src/supervise/lock.js";
+import { acquireLock, ensureLockDir, LockDirError, LockHeldError, lockDir, lockFileName } from "../../src/supervise/lock.js";
 import { parseOptionsFile } from "../../src/supervise/options-file.js";
 import { Throttle } from "../../src/supervise/run.js";
 import { FALLBACK_DELAY_MS, loadSchedule, nextRunAfter } from "../../src/supervise/schedule.js";
@@ -154,14 +154,36 @@ describe("option precedence: command line > options file > environment > default
 describe("lock", () => {
   const startTicksOf = (pid: number): number => (readStat("/proc", pid) as { startTicks: number }).startTicks;
 
-  it("names the file after the gateway spec; /tmp locks carry the uid", () => {
-    assert.equal(lockFileName({ kind: "name", name: "openclaw-gateway" }, 0, false), "mcp-reaper.name.openclaw-gateway.lock");
-    assert.match(lockFileName({ kind: "pidfile", path: "/run/gw.pid" }, 0, false), /^mcp-reaper\.pidfile\._run_gw\.pid-[0-9a-f]{8}\.lock$/);
-    assert.equal(lockFileName({ kind: "unit", unit: "gw.service", user: true }, 1000, true), "mcp-reaper-u1000.user-unit.gw.service.lock");
-    assert.deepEqual(lockDir({ RUNTIME_DIRECTORY: "/run/mcp-reaper:/run/x", XDG_RUNTIME_DIR: "/run/user/1" }, 0), { dir: "/run/mcp-reaper", shared: false });
-    assert.deepEqual(lockDir({ XDG_RUNTIME_DIR: "/run/user/1" }, 1), { dir: "/run/user/1", shared: false });
-    assert.deepEqual(lockDir({}, 0), { dir: "/run", shared: false });
-    assert.deepEqual(lockDir({}, 1000), { dir: "/tmp", shared: true });
+  it("names the file after the gateway process; one directory per user, whatever started us", () => {
+    assert.equal(lockFileName({ pid: 4242, startTicks: 987 }), "mcp-reaper.gateway.4242.987.lock");
+    assert.notEqual(lockFileName({ pid: 4242, startTicks: 988 }), lockFileName({ pid: 4242, startTicks: 987 }), "a reused pid is another gateway");
+    // systemd's RUNTIME_DIRECTORY no longer moves the lock: a shell run and a unit meet in one place.
+    assert.equal(lockDir({ RUNTIME_DIRECTORY: "/run/elsewhere", XDG_RUNTIME_DIR: "/run/user/0" }, 0), "/run/mcp-reaper");
+    assert.equal(lockDir({}, 0), "/run/mcp-reaper");
+    assert.equal(lockDir({ RUNTIME_DIRECTORY: "/run/elsewhere", XDG_RUNTIME_DIR: "/run/user/1000" }, 1000), "/run/user/1000/mcp-reaper");
+    assert.equal(lockDir({}, 1000), "/tmp/mcp-reaper-1000");
+  });
+
+  it("creates the lock directory 0700 and refuses one that is someone else's, shared, or a symlink", () => {
+    const uid = process.getuid?.() ?? 0;
+    const fresh = join(tmp, "locks");
+    ensureLockDir(fresh, uid);
+    assert.equal(statSync(fresh).mode & 0o777, 0o700);
+    ensureLockDir(fresh, uid); // an existing good one is fine
+    chmodSync(fresh, 0o755);
+    ensureLockDir(fresh, uid); // as systemd's RuntimeDirectory= makes it
+    const refused = (dir: string, asUid: number, pattern: RegExp): void =>
+      assert.throws(() => ensureLockDir(dir, asUid), (e: Error) => e instanceof LockDirError && pattern.test(e.message) && !e.message.includes("\n"));
+    refused(fresh, uid + 1, new RegExp(`lock directory ${fresh} is owned by uid ${uid}, not by us \\(uid ${uid + 1}\\); refusing it`));
+    chmodSync(fresh, 0o777);
+    refused(fresh, uid, /is group- or world-writable \(mode 0777\); refusing it/);
+    chmodSync(fresh, 0o770);
+    refused(fresh, uid, /\(mode 0770\)/);
+    chmodSync(fresh, 0o700);
+    const link = join(tmp, "locks-link");
+    symlinkSync(fresh, link);
+    refused(link, uid, /is not a directory \(a symlink\)/);
+    refused(join(tmp, "no", "such"), uid, /cannot create lock directory .*: ENOENT/);
   });
 
   it("is refused while a live holder has it, taken over when the holder is gone or its pid reused", () => {
