@@ -3,7 +3,9 @@
 // mid-pass. Every signal goes through a recorder: nothing outside the plan may be signalled.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { accessSync, constants } from "node:fs";
+import { accessSync, chownSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { execute } from "../../src/act/execute.js";
@@ -124,8 +126,14 @@ describe("act step under faults", () => {
     });
     if (setpriv === undefined) return t.skip("setpriv is not installed: cannot run the CLI as another user");
     if (process.getuid?.() !== 0) return t.skip("not running as root: cannot start a world another user may not signal");
+    // The run takes its gateway lock in $XDG_RUNTIME_DIR/mcp-reaper: give uid 65534 a runtime dir of
+    // its own for this test, removed after, instead of leaving /tmp/mcp-reaper-65534 behind.
+    const runtimeDir = mkdtempSync(join(tmpdir(), "mcp-reaper-faults-"));
+    chownSync(runtimeDir, NOBODY, NOBODY);
+    t.after(() => rmSync(runtimeDir, { recursive: true, force: true }));
+    const env = { ...process.env, XDG_RUNTIME_DIR: runtimeDir };
     const asNobody = (args: string[]): ReturnType<typeof spawnSync> =>
-      spawnSync(setpriv, [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", process.execPath, BIN, ...args], { encoding: "utf8", timeout: 30_000 });
+      spawnSync(setpriv, [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", process.execPath, BIN, ...args], { encoding: "utf8", timeout: 30_000, env });
     const probe = asNobody(["--version"]);
     if (probe.status !== 0) return t.skip(`uid ${NOBODY} cannot run ${BIN} (node or the worktree not readable by it): ${String(probe.stderr).trim().split("\n")[0]}`);
 
