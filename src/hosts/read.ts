@@ -38,16 +38,16 @@ export interface LoadConfigsOptions {
   passwdPath?: string;
 }
 
-function readFile(path: string): { text: string } | { error: string } {
+function readFile(path: string, ownerUid?: number): { text: string } | { error: string } {
   try {
-    return { text: readSmallFile(path) };
+    return { text: readSmallFile(path, undefined, ownerUid) };
   } catch (err) {
     return { error: errorCode(err) ?? String(err) };
   }
 }
 
-function load(path: string, how: ConfigSource["how"]): { source: ConfigSource; entries: ServerEntry[] } {
-  const read = readFile(path);
+function load(path: string, how: ConfigSource["how"], ownerUid?: number): { source: ConfigSource; entries: ServerEntry[] } {
+  const read = readFile(path, ownerUid);
   if ("error" in read) return { source: { path, how, servers: 0, skipped: [], error: `cannot read: ${read.error}` }, entries: [] };
   try {
     const parsed = parseConfigText(read.text, path);
@@ -81,7 +81,9 @@ export function loadConfigs(options: LoadConfigsOptions): LoadedConfigs {
   }
   const found = openclawConfigPath(environ, home, readLink(`${options.procRoot}/${g.pid}/cwd`));
   if (found === null || options.paths.includes(found.path)) return result;
-  const { source, entries } = load(found.path, found.how);
+  // The path comes from the gateway's environment or home: only a file its own user owns is its config
+  // (a reaper running as root must not be pointed at another user's or root's files).
+  const { source, entries } = load(found.path, found.how, g.uid ?? -1);
   result.sources.push(source);
   result.entries.push(...entries);
   return result;

@@ -1,5 +1,5 @@
 // Thin reads of /proc files under a configurable root; the parsing lives in parse.ts.
-import { closeSync, openSync, readSync, readdirSync, readlinkSync } from "node:fs";
+import { closeSync, constants, openSync, readSync, readdirSync, readlinkSync } from "node:fs";
 import { parseCmdline, parseEnviron, parseIo, parseStat, parseStatus, type IoCounters, type Stat, type Status } from "./parse.js";
 
 /**
@@ -8,6 +8,7 @@ import { parseCmdline, parseEnviron, parseIo, parseStat, parseStatus, type IoCou
  * buffer stayed at 49-58 MB. Reads are synchronous, so nothing else can touch it mid-read.
  */
 let scratch = Buffer.allocUnsafe(16 * 1024);
+const MAX_PROC_FILE_BYTES = 64 * 1024 * 1024;
 
 /** Errors that mean "this process (or its file) is not there for us": it exited, or belongs to someone else. */
 const GONE = new Set(["ENOENT", "ESRCH"]);
@@ -28,7 +29,8 @@ export function errorCode(err: unknown): string | undefined {
 export function readBytes(path: string, shortReadIsEnd = false): Uint8Array | null {
   let fd: number;
   try {
-    fd = openSync(path, "r");
+    // Non-blocking: under a --proc-root that is not procfs, a FIFO must not hang the open.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (err) {
     const code = errorCode(err);
     if (code !== undefined && (GONE.has(code) || DENIED.has(code))) return null;
@@ -38,6 +40,9 @@ export function readBytes(path: string, shortReadIsEnd = false): Uint8Array | nu
     let length = 0;
     for (;;) {
       if (length === scratch.length) {
+        // No /proc file we read comes near this (cmdline and environ are bounded by ARG_MAX); a larger
+        // one is not a proc file (a recorded tree pointing at /dev/zero).
+        if (length >= MAX_PROC_FILE_BYTES) throw new Error(`${path}: larger than ${MAX_PROC_FILE_BYTES} bytes: not a /proc file`);
         const bigger = Buffer.allocUnsafe(scratch.length * 2);
         scratch.copy(bigger, 0, 0, length);
         scratch = bigger;

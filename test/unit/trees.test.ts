@@ -27,7 +27,12 @@ function planFixture(f: TreeFixture) {
     writeFileSync(path, text);
     return path;
   });
-  const procs = f.procs.map((p) => (p.environ ? { ...p, environ: Object.fromEntries(Object.entries(p.environ).map(([k, v]) => [k, v.replace("@CONFIG@", openclawPath)])) } : p));
+  // Processes of the fixture's own user run as us: a discovered config is read only when the gateway's
+  // user owns it, and the files written here are ours.
+  const ownUid = process.getuid?.() ?? 1000;
+  const procs = f.procs
+    .map((p) => ({ ...p, uid: p.uid ?? ownUid }))
+    .map((p) => (p.environ ? { ...p, environ: Object.fromEntries(Object.entries(p.environ).map(([k, v]) => [k, v.replace("@CONFIG@", openclawPath)])) } : p));
   const fake = makeFakeProc(procs, { childrenFiles: true });
   cleanups.push(fake.cleanup);
   const snapshot = takeSnapshot({
