@@ -2,7 +2,7 @@
 // fixed directory per user, holding the owner's pid and start ticks, so every way of naming a gateway meets
 // the same lock and a lock left by a dead reaper (or one whose pid was reused) is recognised and taken over.
 import { linkSync, lstatSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import type { PassConfig } from "../config.js";
 import { ProcParseError } from "../proc/parse.js";
 import { errorCode, readStat } from "../proc/read.js";
@@ -39,14 +39,39 @@ export interface Lock {
 /** The one rule for taking a lock: only runs that may signal (not --dry-run or --check, not a recorded tree). */
 export const mayLock = (c: Pick<PassConfig, "dryRun" | "procRoot">): boolean => !c.dryRun && c.procRoot === "/proc";
 
+/** The one override of the lock directory (tests, packaging): every reaper of a gateway must agree on it. */
+export const LOCK_DIR_ENV = "MCP_REAPER_LOCK_DIR";
+
+/** The owner uid of a real directory (not a symlink) at path; null if there is none. */
+export type DirOwner = (path: string) => number | null;
+
+const dirOwner: DirOwner = (path) => {
+  try {
+    const st = lstatSync(path);
+    return st.isDirectory() ? st.uid : null;
+  } catch {
+    return null;
+  }
+};
+
 /**
- * Where locks live: one directory per user, whatever started us (a shell, cron, a systemd unit), so a manual
- * run meets the supervisor's lock. Root: /run/mcp-reaper (RuntimeDirectory=mcp-reaper of a system unit).
- * Others: $XDG_RUNTIME_DIR/mcp-reaper (RuntimeDirectory=mcp-reaper of a user unit), else /tmp/mcp-reaper-UID.
+ * Where locks live: one directory per user chosen from the uid and the filesystem only, never from
+ * variables a login shell, cron, sudo or a unit set differently (XDG_RUNTIME_DIR), so a manual run meets
+ * the supervisor's lock. Root: /run/mcp-reaper (RuntimeDirectory=mcp-reaper of a system unit). Others:
+ * /run/mcp-reaper if it is ours (a system unit with User= and RuntimeDirectory=), else
+ * /run/user/UID/mcp-reaper if /run/user/UID is ours (a user unit's RuntimeDirectory=), else
+ * /tmp/mcp-reaper-UID. $MCP_REAPER_LOCK_DIR, when set, replaces all of this.
  */
-export function lockDir(env: NodeJS.ProcessEnv, uid: number): string {
-  if (uid === 0) return "/run/mcp-reaper";
-  return env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, "mcp-reaper") : `/tmp/mcp-reaper-${uid}`;
+export function lockDir(env: NodeJS.ProcessEnv, uid: number, ownerOf: DirOwner = dirOwner): string {
+  const override = env[LOCK_DIR_ENV];
+  if (override !== undefined && override !== "") {
+    // A relative one would depend on the working directory: two reapers would not meet.
+    if (!isAbsolute(override)) throw new LockDirError(`${LOCK_DIR_ENV} must be an absolute path, got "${override}"`);
+    return override;
+  }
+  if (uid === 0 || ownerOf("/run/mcp-reaper") === uid) return "/run/mcp-reaper";
+  if (ownerOf(`/run/user/${uid}`) === uid) return `/run/user/${uid}/mcp-reaper`;
+  return `/tmp/mcp-reaper-${uid}`;
 }
 
 /**
