@@ -21,10 +21,11 @@ export class NotASmallFileError extends Error {
 /**
  * Reads a regular file of at most maxBytes as UTF-8. Opened non-blocking, so a FIFO cannot hang the
  * open; anything but a regular file, or a file over the limit, throws NotASmallFileError. I/O errors
- * (ENOENT, EACCES, ...) are thrown as fs throws them.
+ * (ENOENT, EACCES, ...) are thrown as fs throws them. With noFollow (default false) a symlink at the
+ * path itself is not followed: the open fails with ELOOP.
  */
-export function readSmallFile(path: string, maxBytes = MAX_SMALL_FILE_BYTES): string {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+export function readSmallFile(path: string, maxBytes = MAX_SMALL_FILE_BYTES, o: { noFollow?: boolean } = {}): string {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | (o.noFollow === true ? constants.O_NOFOLLOW : 0));
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new NotASmallFileError("not a regular file", path);

@@ -1,9 +1,10 @@
 // One reaper per gateway PROCESS: a lock file named after the resolved gateway (pid + start ticks), in one
 // fixed directory per user, holding the owner's pid and start ticks, so every way of naming a gateway meets
 // the same lock and a lock left by a dead reaper (or one whose pid was reused) is recognised and taken over.
-import { linkSync, lstatSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { linkSync, lstatSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { PassConfig } from "../config.js";
+import { NotASmallFileError, readSmallFile } from "../files.js";
 import { ProcParseError } from "../proc/parse.js";
 import { errorCode, readStat } from "../proc/read.js";
 
@@ -104,13 +105,20 @@ function parseHolder(text: string): Holder | null {
   return m ? { pid: Number(m[1]), startTicks: Number(m[2]) } : null;
 }
 
-/** The holder named by the file; "missing" if there is no file, null if it does not hold "PID TICKS". */
+/** Longer than any "PID TICKS" line: a longer file is garbage, not something to read whole. */
+const MAX_LOCK_FILE_BYTES = 64;
+
+/**
+ * The holder named by the file; "missing" if there is no file, null if it does not hold "PID TICKS" or
+ * is no small regular file (a symlink, a FIFO: garbage to take over, never followed or waited on).
+ */
 function readHolder(path: string): Holder | null | "missing" {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readSmallFile(path, MAX_LOCK_FILE_BYTES, { noFollow: true });
   } catch (err) {
     if (errorCode(err) === "ENOENT") return "missing";
+    if (err instanceof NotASmallFileError || errorCode(err) === "ELOOP") return null;
     throw err;
   }
   return parseHolder(text);
@@ -134,17 +142,18 @@ function tryLink(path: string, me: Holder): boolean {
   const tmp = `${path}.${me.pid}.tmp`;
   try {
     writeFileSync(tmp, `${me.pid} ${me.startTicks}\n`, { mode: 0o644 });
-  } catch (err) {
-    throw new Error(`cannot create lock file ${path}: ${errorCode(err) ?? String(err)}`);
-  }
-  try {
     linkSync(tmp, path);
     return true;
   } catch (err) {
     if (errorCode(err) === "EEXIST") return false;
-    throw err;
+    throw new Error(`cannot create lock file ${path}: ${errorCode(err) ?? String(err)}`);
   } finally {
-    unlinkSync(tmp);
+    // Also when the write failed half-way: no temp file is left behind.
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* never created */
+    }
   }
 }
 
@@ -181,8 +190,9 @@ export function acquireLock(path: string, procRoot = "/proc", me: Holder = self(
       throw err;
     }
     const moved = readHolder(aside);
-    if (moved !== "missing" && moved !== null && holder !== null && !same(moved, holder) && isAlive(moved, procRoot)) {
-      // Someone took over between our read and our rename: give their lock back and yield.
+    if (moved !== "missing" && moved !== null && !same(moved, me) && isAlive(moved, procRoot)) {
+      // Someone took over between our read and our rename (also when what we read was garbage): give
+      // their lock back and yield. A holder we read is dead, so a live one here is a newcomer.
       try {
         linkSync(aside, path);
       } catch {

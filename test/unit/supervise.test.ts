@@ -236,6 +236,36 @@ describe("lock", () => {
     again.release();
   });
 
+  it("a FIFO or a symlink at the lock path is garbage: never waited on or followed, taken over", () => {
+    const path = join(tmp, "d.lock");
+    assert.equal(spawnSync("mkfifo", [path]).status, 0);
+    const lock = acquireLock(path); // would block forever reading a FIFO opened for blocking reads
+    assert.equal(lock.tookOverFrom, "unreadable");
+    assert.equal(readFileSync(path, "utf8"), `${process.pid} ${startTicksOf(process.pid)}\n`);
+    lock.release();
+    // A symlink to a file naming a live holder: not followed (that holder is not ours to obey), and the
+    // file it points to is left alone.
+    const target = join(tmp, "d.target");
+    const parent = `${process.ppid} ${startTicksOf(process.ppid)}\n`;
+    writeFileSync(target, parent);
+    symlinkSync(target, path);
+    const again = acquireLock(path);
+    assert.equal(again.tookOverFrom, "unreadable");
+    assert.equal(readFileSync(target, "utf8"), parent);
+    again.release();
+    assert.ok(!existsSync(path));
+    // An oversized file is garbage too, not read whole.
+    writeFileSync(path, "9".repeat(1 << 20));
+    const third = acquireLock(path);
+    assert.equal(third.tookOverFrom, "unreadable");
+    third.release();
+  });
+
+  it("a lock file that cannot be written is one error line naming it", () => {
+    const missing = join(tmp, "no-such-dir", "e.lock");
+    assert.throws(() => acquireLock(missing), /^Error: cannot create lock file .*e\.lock: ENOENT$/);
+  });
+
   it("notices when another live reaper holds it now", () => {
     const path = join(tmp, "c.lock");
     const lock = acquireLock(path);
