@@ -1,7 +1,7 @@
 // Bounded reads of the small files we are pointed at (host configs, options file, pidfiles, state and
 // metrics files). Some of these paths come from other processes (OPENCLAW_CONFIG_PATH in the gateway's
 // environment): a FIFO, a device or a huge file must not hang or exhaust a reaper that runs unattended.
-import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 
 /** Larger than any config, options, state or metrics file we write or read. */
@@ -19,18 +19,20 @@ export class NotASmallFileError extends Error {
 }
 
 /**
+/**
  * Reads a regular file of at most maxBytes as UTF-8. The path is stat'ed before it is opened: opening
  * a device can have side effects (a pty allocated, a watchdog armed), and the path may come from
  * another user's process. Opened non-blocking, so a FIFO swapped in cannot hang the open, and checked
  * again after opening (same device and inode). Anything but a regular file, or a file over the limit,
  * throws NotASmallFileError. I/O errors (ENOENT, EACCES, ...) are thrown as fs throws them.
- * `ownerUid`: also refuse a file not owned by this uid.
+ * `ownerUid`: also refuse a file not owned by this uid. `noFollow` (default false): a symlink at the
+ * path itself is not followed (refused as not a regular file).
  */
-export function readSmallFile(path: string, maxBytes = MAX_SMALL_FILE_BYTES, ownerUid?: number): string {
-  const before = statSync(path);
+export function readSmallFile(path: string, maxBytes = MAX_SMALL_FILE_BYTES, o: { ownerUid?: number; noFollow?: boolean } = {}): string {
+  const before = o.noFollow === true ? lstatSync(path) : statSync(path);
   if (!before.isFile()) throw new NotASmallFileError("not a regular file", path);
-  if (ownerUid !== undefined && before.uid !== ownerUid) throw new NotASmallFileError(`not owned by uid ${ownerUid}`, path);
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  if (o.ownerUid !== undefined && before.uid !== o.ownerUid) throw new NotASmallFileError(`not owned by uid ${o.ownerUid}`, path);
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | (o.noFollow === true ? constants.O_NOFOLLOW : 0));
   try {
     const st = fstatSync(fd);
     if (!st.isFile() || st.dev !== before.dev || st.ino !== before.ino) throw new NotASmallFileError("changed while being opened", path);

@@ -40,7 +40,7 @@ export interface LoadConfigsOptions {
 
 function readFile(path: string, ownerUid?: number): { text: string } | { error: string } {
   try {
-    return { text: readSmallFile(path, undefined, ownerUid) };
+    return { text: readSmallFile(path, undefined, { ownerUid }) };
   } catch (err) {
     return { error: errorCode(err) ?? String(err) };
   }

@@ -1,9 +1,10 @@
 // One reaper per gateway PROCESS: a lock file named after the resolved gateway (pid + start ticks), in one
 // fixed directory per user, holding the owner's pid and start ticks, so every way of naming a gateway meets
 // the same lock and a lock left by a dead reaper (or one whose pid was reused) is recognised and taken over.
-import { linkSync, lstatSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { linkSync, lstatSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
 import type { PassConfig } from "../config.js";
+import { NotASmallFileError, readSmallFile } from "../files.js";
 import { ProcParseError } from "../proc/parse.js";
 import { errorCode, readStat } from "../proc/read.js";
 
@@ -39,14 +40,39 @@ export interface Lock {
 /** The one rule for taking a lock: only runs that may signal (not --dry-run or --check, not a recorded tree). */
 export const mayLock = (c: Pick<PassConfig, "dryRun" | "procRoot">): boolean => !c.dryRun && c.procRoot === "/proc";
 
+/** The one override of the lock directory (tests, packaging): every reaper of a gateway must agree on it. */
+export const LOCK_DIR_ENV = "MCP_REAPER_LOCK_DIR";
+
+/** The owner uid of a real directory (not a symlink) at path; null if there is none. */
+export type DirOwner = (path: string) => number | null;
+
+const dirOwner: DirOwner = (path) => {
+  try {
+    const st = lstatSync(path);
+    return st.isDirectory() ? st.uid : null;
+  } catch {
+    return null;
+  }
+};
+
 /**
- * Where locks live: one directory per user, whatever started us (a shell, cron, a systemd unit), so a manual
- * run meets the supervisor's lock. Root: /run/mcp-reaper (RuntimeDirectory=mcp-reaper of a system unit).
- * Others: $XDG_RUNTIME_DIR/mcp-reaper (RuntimeDirectory=mcp-reaper of a user unit), else /tmp/mcp-reaper-UID.
+ * Where locks live: one directory per user chosen from the uid and the filesystem only, never from
+ * variables a login shell, cron, sudo or a unit set differently (XDG_RUNTIME_DIR), so a manual run meets
+ * the supervisor's lock. Root: /run/mcp-reaper (RuntimeDirectory=mcp-reaper of a system unit). Others:
+ * /run/mcp-reaper if it is ours (a system unit with User= and RuntimeDirectory=), else
+ * /run/user/UID/mcp-reaper if /run/user/UID is ours (a user unit's RuntimeDirectory=), else
+ * /tmp/mcp-reaper-UID. $MCP_REAPER_LOCK_DIR, when set, replaces all of this.
  */
-export function lockDir(env: NodeJS.ProcessEnv, uid: number): string {
-  if (uid === 0) return "/run/mcp-reaper";
-  return env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, "mcp-reaper") : `/tmp/mcp-reaper-${uid}`;
+export function lockDir(env: NodeJS.ProcessEnv, uid: number, ownerOf: DirOwner = dirOwner): string {
+  const override = env[LOCK_DIR_ENV];
+  if (override !== undefined && override !== "") {
+    // A relative one would depend on the working directory: two reapers would not meet.
+    if (!isAbsolute(override)) throw new LockDirError(`${LOCK_DIR_ENV} must be an absolute path, got "${override}"`);
+    return override;
+  }
+  if (uid === 0 || ownerOf("/run/mcp-reaper") === uid) return "/run/mcp-reaper";
+  if (ownerOf(`/run/user/${uid}`) === uid) return `/run/user/${uid}/mcp-reaper`;
+  return `/tmp/mcp-reaper-${uid}`;
 }
 
 /**
@@ -79,13 +105,20 @@ function parseHolder(text: string): Holder | null {
   return m ? { pid: Number(m[1]), startTicks: Number(m[2]) } : null;
 }
 
-/** The holder named by the file; "missing" if there is no file, null if it does not hold "PID TICKS". */
+/** Longer than any "PID TICKS" line: a longer file is garbage, not something to read whole. */
+const MAX_LOCK_FILE_BYTES = 64;
+
+/**
+ * The holder named by the file; "missing" if there is no file, null if it does not hold "PID TICKS" or
+ * is no small regular file (a symlink, a FIFO: garbage to take over, never followed or waited on).
+ */
 function readHolder(path: string): Holder | null | "missing" {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readSmallFile(path, MAX_LOCK_FILE_BYTES, { noFollow: true });
   } catch (err) {
     if (errorCode(err) === "ENOENT") return "missing";
+    if (err instanceof NotASmallFileError || errorCode(err) === "ELOOP") return null;
     throw err;
   }
   return parseHolder(text);
@@ -109,17 +142,18 @@ function tryLink(path: string, me: Holder): boolean {
   const tmp = `${path}.${me.pid}.tmp`;
   try {
     writeFileSync(tmp, `${me.pid} ${me.startTicks}\n`, { mode: 0o644 });
-  } catch (err) {
-    throw new Error(`cannot create lock file ${path}: ${errorCode(err) ?? String(err)}`);
-  }
-  try {
     linkSync(tmp, path);
     return true;
   } catch (err) {
     if (errorCode(err) === "EEXIST") return false;
-    throw err;
+    throw new Error(`cannot create lock file ${path}: ${errorCode(err) ?? String(err)}`);
   } finally {
-    unlinkSync(tmp);
+    // Also when the write failed half-way: no temp file is left behind.
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* never created */
+    }
   }
 }
 
@@ -156,8 +190,9 @@ export function acquireLock(path: string, procRoot = "/proc", me: Holder = self(
       throw err;
     }
     const moved = readHolder(aside);
-    if (moved !== "missing" && moved !== null && holder !== null && !same(moved, holder) && isAlive(moved, procRoot)) {
-      // Someone took over between our read and our rename: give their lock back and yield.
+    if (moved !== "missing" && moved !== null && !same(moved, me) && isAlive(moved, procRoot)) {
+      // Someone took over between our read and our rename (also when what we read was garbage): give
+      // their lock back and yield. A holder we read is dead, so a live one here is a newcomer.
       try {
         linkSync(aside, path);
       } catch {

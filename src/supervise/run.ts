@@ -59,7 +59,7 @@ export interface RunState {
   locking: boolean;
   /** The lock of the gateway process last resolved, held between passes; null before it is taken or when not locking. */
   lock: { gateway: GatewayIdentity; lock: Lock } | null;
-  /** Where the lock directory is looked up ($XDG_RUNTIME_DIR for a non-root user). */
+  /** Read for MCP_REAPER_LOCK_DIR only, the one override of the lock directory. */
   env: NodeJS.ProcessEnv;
   /** --metrics-file, written after every pass; null without it. */
   metrics: MetricsFile | null;

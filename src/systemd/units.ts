@@ -43,9 +43,8 @@ function sandbox(o: UnitOptions): string[] {
           "# Runs as the gateway's user: same uid, so signalling its servers and reading their /proc files",
           "# (cwd, io) needs no capability at all.",
           `User=${o.runAs}`,
-          "# A system service has no XDG_RUNTIME_DIR; without one a non-root reaper would lock in /tmp, which",
-          "# PrivateTmp= makes private to each unit. %t is /run: the lock goes to /run/mcp-reaper (RuntimeDirectory=).",
-          "Environment=XDG_RUNTIME_DIR=%t",
+          "# RuntimeDirectory= below makes /run/mcp-reaper owned by this user: the lock goes there, where a",
+          "# manual run as the same user looks first (not /tmp, which PrivateTmp= makes private to each unit).",
           "CapabilityBoundingSet=",
         ]
       : [

@@ -17,11 +17,13 @@ const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 
 let dir: string;
 let runtime: string;
+let locks: string;
 let sleeper: ChildProcess;
 before(() => {
   dir = mkdtempSync(join(tmpdir(), "reaper-cli-sup-"));
   runtime = join(dir, "run");
   mkdirSync(runtime);
+  locks = join(dir, "locks");
   sleeper = spawn("sleep", ["300"], { stdio: "ignore" });
 });
 after(() => {
@@ -33,7 +35,7 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null
   const r = spawnSync(process.execPath, [BIN, ...args], {
     encoding: "utf8",
     timeout: 20_000,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, RUNTIME_DIRECTORY: runtime, ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, RUNTIME_DIRECTORY: runtime, MCP_REAPER_LOCK_DIR: locks, ...env },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -116,10 +118,10 @@ describe("--gateway-unit through systemctl show (a fake systemctl first on PATH)
 describe("one reaper per gateway", () => {
   const startTicks = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/.*\) /s, "").split(" ")[19]);
   const uid = process.getuid?.() ?? 0;
-  // The runs get RUNTIME_DIRECTORY and no XDG_RUNTIME_DIR: the lock is in the user's one directory regardless.
+  // The runs get RUNTIME_DIRECTORY and MCP_REAPER_LOCK_DIR: the lock goes where the override says.
   const lockOf = (): string => {
-    ensureLockDir(lockDir({}, uid), uid);
-    return lockPathFor({ pid: sleeper.pid as number, startTicks: startTicks(sleeper.pid as number) }, {}, uid);
+    ensureLockDir(lockDir({ MCP_REAPER_LOCK_DIR: locks }, uid), uid);
+    return lockPathFor({ pid: sleeper.pid as number, startTicks: startTicks(sleeper.pid as number) }, { MCP_REAPER_LOCK_DIR: locks }, uid);
   };
 
   it("a real run while a live reaper holds the lock: exit 5, nothing done", () => {
@@ -148,29 +150,34 @@ describe("one reaper per gateway", () => {
     assert.deepEqual(readdirSync(dirname(lockOf())).filter((f) => f.startsWith(name)), [], "no temp files left behind");
     assert.deepEqual(readdirSync(runtime), [], "RUNTIME_DIRECTORY is not where the lock goes");
   });
+  it("a relative MCP_REAPER_LOCK_DIR is refused: exit 2, one line, nothing created", () => {
+    const r = spawnSync(process.execPath, [BIN, "--gateway-pid", String(sleeper.pid)], { encoding: "utf8", timeout: 20_000, cwd: dir, env: { PATH: process.env.PATH, MCP_REAPER_LOCK_DIR: "rel-locks" } });
+    assertOneLineError({ code: r.status, stdout: r.stdout, stderr: r.stderr }, 2, /MCP_REAPER_LOCK_DIR must be an absolute path, got "rel-locks"/);
+    assert.ok(!existsSync(join(dir, "rel-locks")));
+  });
 });
 
 describe("the lock directory", () => {
   it("one others may write to is refused: exit 2, one line; the same directory at 0700 is used", { skip: process.getuid?.() !== 0 && "needs root to run as another user" }, () => {
-    // As "nobody" with an XDG_RUNTIME_DIR of our own making: the lock directory is $XDG_RUNTIME_DIR/mcp-reaper.
-    const xdg = mkdtempSync(join(tmpdir(), "reaper-xdg-"));
+    // As "nobody" with MCP_REAPER_LOCK_DIR naming a directory of our own making.
+    const parent = mkdtempSync(join(tmpdir(), "reaper-nobody-"));
     try {
-      chmodSync(xdg, 0o755);
-      const locks = join(xdg, "mcp-reaper");
-      mkdirSync(locks, { mode: 0o777 });
-      chmodSync(locks, 0o777);
-      chownSync(locks, 65534, 65534);
+      chmodSync(parent, 0o755);
+      const theirs = join(parent, "mcp-reaper");
+      mkdirSync(theirs, { mode: 0o777 });
+      chmodSync(theirs, 0o777);
+      chownSync(theirs, 65534, 65534);
       const asNobody = (): ReturnType<typeof run> => {
-        const r = spawnSync(process.execPath, [BIN, "--gateway-pid", String(sleeper.pid)], { encoding: "utf8", timeout: 20_000, uid: 65534, gid: 65534, env: { PATH: process.env.PATH, XDG_RUNTIME_DIR: xdg } });
+        const r = spawnSync(process.execPath, [BIN, "--gateway-pid", String(sleeper.pid)], { encoding: "utf8", timeout: 20_000, uid: 65534, gid: 65534, env: { PATH: process.env.PATH, MCP_REAPER_LOCK_DIR: theirs } });
         return { code: r.status, stdout: r.stdout, stderr: r.stderr };
       };
-      assertOneLineError(asNobody(), 2, new RegExp(`lock directory ${locks} is group- or world-writable \\(mode 0777\\); refusing it`));
-      assert.deepEqual(readdirSync(locks), [], "no lock written there");
-      chmodSync(locks, 0o700);
+      assertOneLineError(asNobody(), 2, new RegExp(`lock directory ${theirs} is group- or world-writable \\(mode 0777\\); refusing it`));
+      assert.deepEqual(readdirSync(theirs), [], "no lock written there");
+      chmodSync(theirs, 0o700);
       const ok = asNobody();
       assert.equal(ok.code, 0, ok.stderr);
     } finally {
-      rmSync(xdg, { recursive: true, force: true });
+      rmSync(parent, { recursive: true, force: true });
     }
   });
 });

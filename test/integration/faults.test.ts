@@ -73,7 +73,14 @@ describe("act step under faults", () => {
     const reaped = instancesOf(p).filter((i) => i.action === "reap");
     assert.equal(reaped.length, 3);
     const victim = reaped[0] as PlannedInstance;
-    for (const m of [...victim.members].reverse()) process.kill(m.pid, "SIGKILL");
+    // Children first; a wrapper may exit on its own once its child is gone (ESRCH is that, not a failure).
+    for (const m of [...victim.members].reverse()) {
+      try {
+        process.kill(m.pid, "SIGKILL");
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+      }
+    }
     await until(`instance ${victim.rootPid} gone`, () => victim.members.every((m) => gone(m.pid, m.startTicks)));
 
     const rec = recorder();
@@ -126,12 +133,12 @@ describe("act step under faults", () => {
     });
     if (setpriv === undefined) return t.skip("setpriv is not installed: cannot run the CLI as another user");
     if (process.getuid?.() !== 0) return t.skip("not running as root: cannot start a world another user may not signal");
-    // The run takes its gateway lock in $XDG_RUNTIME_DIR/mcp-reaper: give uid 65534 a runtime dir of
-    // its own for this test, removed after, instead of leaving /tmp/mcp-reaper-65534 behind.
-    const runtimeDir = mkdtempSync(join(tmpdir(), "mcp-reaper-faults-"));
-    chownSync(runtimeDir, NOBODY, NOBODY);
-    t.after(() => rmSync(runtimeDir, { recursive: true, force: true }));
-    const env = { ...process.env, XDG_RUNTIME_DIR: runtimeDir };
+    // The run takes its gateway lock: give uid 65534 a lock directory of its own for this test
+    // (MCP_REAPER_LOCK_DIR), removed after, instead of leaving /tmp/mcp-reaper-65534 behind.
+    const lockDir = mkdtempSync(join(tmpdir(), "mcp-reaper-faults-"));
+    chownSync(lockDir, NOBODY, NOBODY);
+    t.after(() => rmSync(lockDir, { recursive: true, force: true }));
+    const env = { ...process.env, MCP_REAPER_LOCK_DIR: lockDir };
     const asNobody = (args: string[]): ReturnType<typeof spawnSync> =>
       spawnSync(setpriv, [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", process.execPath, BIN, ...args], { encoding: "utf8", timeout: 30_000, env });
     const probe = asNobody(["--version"]);

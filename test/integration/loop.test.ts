@@ -4,10 +4,10 @@
 // Every world and loop is stopped.
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, it } from "node:test";
+import { after, afterEach, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_MATCH, instancesOf, plan } from "../../src/decide/planner.js";
 import { startWorld, type World } from "../../src/demo/world.js";
@@ -55,11 +55,13 @@ function tempDir(): string {
   return d;
 }
 
-/** The environment every reaper here runs with: the lock directory does not depend on it (root: /run/mcp-reaper). */
-const ENV = { PATH: process.env.PATH };
+/** The environment every reaper here runs with: locks in a directory of this file's own, removed after. */
+const LOCKS = mkdtempSync(join(tmpdir(), "reaper-loop-locks-"));
+after(() => rmSync(LOCKS, { recursive: true, force: true }));
+const ENV = { PATH: process.env.PATH, MCP_REAPER_LOCK_DIR: LOCKS };
 
-function startLoop(args: string[]): Loop {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env: ENV });
+function startLoop(args: string[], spawnOptions: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): Loop {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env: ENV, ...spawnOptions });
   let out = "";
   let err = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
@@ -173,7 +175,7 @@ describe("supervisor loop", () => {
     const metrics = join(d, "reaper.prom");
     const loop = startLoop(["--gateway-pidfile", a.pidfile, "--schedule", "* * * * * *", "--min-age", "0", "--grace", "1s", "--metrics-file", metrics]);
     await waitFor(() => new RegExp(`pass: gateway ${a.gatewayPid} .*1 reaped`).test(loop.stdout()), 10_000, "a pass on the first gateway", loop);
-    const lockA = lockPathFor(identity(a.gatewayPid));
+    const lockA = lockPathFor(identity(a.gatewayPid), ENV);
     assert.equal(readFileSync(lockA, "utf8").split(" ")[0], String(loop.child.pid), "the loop holds the first gateway's lock");
 
     // Same gateway: the second loop and a one-shot real run are refused; a dry run is not.
@@ -199,7 +201,7 @@ describe("supervisor loop", () => {
     await waitFor(() => new RegExp(`info: gateway is back: pid ${b.gatewayPid}`).test(loop.stderr()), 10_000, "new gateway found", loop);
     await waitFor(() => countsByType(b.gatewayPid).get([...countsByType(b.gatewayPid).keys()][0] as string) === 1, 10_000, "new gateway's duplicate reaped", loop);
     // The restarted gateway is another process: its own lock, the old one let go.
-    assert.equal(readFileSync(lockPathFor(identity(b.gatewayPid)), "utf8").split(" ")[0], String(loop.child.pid), "the loop holds the new gateway's lock");
+    assert.equal(readFileSync(lockPathFor(identity(b.gatewayPid), ENV), "utf8").split(" ")[0], String(loop.child.pid), "the loop holds the new gateway's lock");
     assert.ok(!existsSync(lockA), "the old gateway's lock is released");
 
     const { code } = await stopLoop(loop, 1000 + 2000);
@@ -244,6 +246,46 @@ describe("one reaper per gateway process, however it is named", () => {
     const once = spawnSync(process.execPath, [BIN, "--gateway-name", title, "--min-age", "0", "--grace", "1s"], { encoding: "utf8", timeout: 20_000, env: ENV });
     assert.equal(once.status, 0, once.stderr);
     assert.deepEqual(w.servers().filter((s) => s.session < 3).filter((s) => isRunning(s.pid)), [], `the run reaped the older servers:\n${once.stdout}`);
+  });
+
+  it("without MCP_REAPER_LOCK_DIR the lock directory ignores XDG_RUNTIME_DIR: a one-shot with another one, or none, exits 5", async (t) => {
+    if (process.getuid?.() !== 0) return t.skip("needs root to run the reapers as another user");
+    // As uid 65534, whose lock directory is /tmp/mcp-reaper-65534 here (no /run/mcp-reaper or /run/user/65534
+    // of its own): removed after unless it was there before.
+    const NOBODY = 65534;
+    const nobodyLocks = `/tmp/mcp-reaper-${NOBODY}`;
+    const existed = existsSync(nobodyLocks);
+    t.after(() => {
+      if (!existed) rmSync(nobodyLocks, { recursive: true, force: true });
+    });
+    const xdg = (): string => {
+      const d = tempDir();
+      chownSync(d, NOBODY, NOBODY);
+      return d;
+    };
+    const w = await startWorld({ sessions: 3, types: ["fetch"], decoy: false });
+    worlds.push(w);
+    const asNobody = { uid: NOBODY, gid: NOBODY };
+    // --keep 5: the loop holds the lock but reaps nothing.
+    const loop = startLoop(["--gateway-pid", String(w.gatewayPid), "--schedule", "* * * * * *", "--keep", "5"], { ...asNobody, env: { PATH: process.env.PATH, XDG_RUNTIME_DIR: xdg() } });
+    await waitFor(() => new RegExp(`pass: gateway ${w.gatewayPid} .*0 reaped`).test(loop.stdout()), 10_000, "a pass of the loop", loop);
+    const before = w.livePids().sort((x, y) => x - y);
+    const once = (env: NodeJS.ProcessEnv): ReturnType<typeof spawnSync> =>
+      spawnSync(process.execPath, [BIN, "--gateway-pid", String(w.gatewayPid), "--min-age", "0", "--grace", "1s"], { encoding: "utf8", timeout: 20_000, ...asNobody, env });
+    for (const env of [{ PATH: process.env.PATH }, { PATH: process.env.PATH, XDG_RUNTIME_DIR: xdg() }]) {
+      const r = once(env);
+      assert.equal(r.status, 5, `${JSON.stringify(env)}: ${String(r.stderr)}`);
+      assert.match(String(r.stderr), new RegExp(`^mcp-reaper: another mcp-reaper \\(pid ${loop.child.pid}\\) already watches this gateway; lock ${nobodyLocks}/`));
+    }
+    assert.deepEqual(w.signalsSeen(), {}, "nobody was signalled");
+    assert.deepEqual(w.livePids().sort((x, y) => x - y), before, "every process still runs");
+
+    // Negative control: without the loop the same run goes past the lock and tries to reap (EPERM: the
+    // world is root's), so exit 5 above was the lock and nothing else.
+    await stopLoop(loop, 3000);
+    const free = once({ PATH: process.env.PATH });
+    assert.equal(free.status, 1, String(free.stderr));
+    assert.match(String(free.stdout), /EPERM/);
   });
 
   it("a loop whose gateway turns out locked later keeps going without acting, and acts once the lock is free", async () => {

@@ -31,8 +31,8 @@ describe("readSmallFile", () => {
   });
   it("with an owner uid, refuses a file someone else owns", () => {
     writeFileSync(join(dir, "mine.json"), "{}");
-    assert.equal(readSmallFile(join(dir, "mine.json"), undefined, me), "{}");
-    assert.throws(() => readSmallFile(join(dir, "mine.json"), undefined, me + 1), /not owned by uid/);
+    assert.equal(readSmallFile(join(dir, "mine.json"), undefined, { ownerUid: me }), "{}");
+    assert.throws(() => readSmallFile(join(dir, "mine.json"), undefined, { ownerUid: me + 1 }), /not owned by uid/);
   });
 });
 

@@ -154,14 +154,31 @@ describe("option precedence: command line > options file > environment > default
 describe("lock", () => {
   const startTicksOf = (pid: number): number => (readStat("/proc", pid) as { startTicks: number }).startTicks;
 
-  it("names the file after the gateway process; one directory per user, whatever started us", () => {
+  it("names the file after the gateway process; one directory per user, from the uid and the filesystem only", () => {
     assert.equal(lockFileName({ pid: 4242, startTicks: 987 }), "mcp-reaper.gateway.4242.987.lock");
     assert.notEqual(lockFileName({ pid: 4242, startTicks: 988 }), lockFileName({ pid: 4242, startTicks: 987 }), "a reused pid is another gateway");
-    // systemd's RUNTIME_DIRECTORY no longer moves the lock: a shell run and a unit meet in one place.
-    assert.equal(lockDir({ RUNTIME_DIRECTORY: "/run/elsewhere", XDG_RUNTIME_DIR: "/run/user/0" }, 0), "/run/mcp-reaper");
-    assert.equal(lockDir({}, 0), "/run/mcp-reaper");
-    assert.equal(lockDir({ RUNTIME_DIRECTORY: "/run/elsewhere", XDG_RUNTIME_DIR: "/run/user/1000" }, 1000), "/run/user/1000/mcp-reaper");
-    assert.equal(lockDir({}, 1000), "/tmp/mcp-reaper-1000");
+    /** A filesystem where these directories exist, owned by these uids. */
+    const fs = (owners: Record<string, number>) => (path: string): number | null => owners[path] ?? null;
+    // Neither systemd's RUNTIME_DIRECTORY nor XDG_RUNTIME_DIR moves the lock: a shell, cron, sudo and a unit meet.
+    const noisy = { RUNTIME_DIRECTORY: "/run/elsewhere", XDG_RUNTIME_DIR: "/run/user/elsewhere" };
+    const table: [NodeJS.ProcessEnv, number, Record<string, number>, string][] = [
+      [noisy, 0, {}, "/run/mcp-reaper"],
+      [{}, 0, { "/run/mcp-reaper": 1000 }, "/run/mcp-reaper"],
+      // A --run-as system unit (User=1000, RuntimeDirectory=mcp-reaper) made /run/mcp-reaper ours.
+      [noisy, 1000, { "/run/mcp-reaper": 1000, "/run/user/1000": 1000 }, "/run/mcp-reaper"],
+      [noisy, 1000, { "/run/mcp-reaper": 0, "/run/user/1000": 1000 }, "/run/user/1000/mcp-reaper"],
+      [{}, 1000, { "/run/user/1000": 1000 }, "/run/user/1000/mcp-reaper"],
+      // Someone else's /run/user/1000 is not ours to trust.
+      [noisy, 1000, { "/run/mcp-reaper": 0, "/run/user/1000": 0 }, "/tmp/mcp-reaper-1000"],
+      [noisy, 1000, {}, "/tmp/mcp-reaper-1000"],
+      [{}, 1000, {}, "/tmp/mcp-reaper-1000"],
+      // The one override wins for every uid.
+      [{ ...noisy, MCP_REAPER_LOCK_DIR: "/srv/locks" }, 1000, { "/run/mcp-reaper": 1000 }, "/srv/locks"],
+      [{ MCP_REAPER_LOCK_DIR: "/srv/locks" }, 0, {}, "/srv/locks"],
+      [{ MCP_REAPER_LOCK_DIR: "" }, 1000, {}, "/tmp/mcp-reaper-1000"],
+    ];
+    for (const [env, uid, owners, want] of table) assert.equal(lockDir(env, uid, fs(owners)), want, JSON.stringify([env, uid, owners]));
+    assert.throws(() => lockDir({ MCP_REAPER_LOCK_DIR: "locks" }, 1000, fs({})), (e: Error) => e instanceof LockDirError && /MCP_REAPER_LOCK_DIR must be an absolute path, got "locks"/.test(e.message));
   });
 
   it("creates the lock directory 0700 and refuses one that is someone else's, shared, or a symlink", () => {
@@ -217,6 +234,36 @@ describe("lock", () => {
     const again = acquireLock(path);
     assert.equal(again.tookOverFrom, "unreadable");
     again.release();
+  });
+
+  it("a FIFO or a symlink at the lock path is garbage: never waited on or followed, taken over", () => {
+    const path = join(tmp, "d.lock");
+    assert.equal(spawnSync("mkfifo", [path]).status, 0);
+    const lock = acquireLock(path); // would block forever reading a FIFO opened for blocking reads
+    assert.equal(lock.tookOverFrom, "unreadable");
+    assert.equal(readFileSync(path, "utf8"), `${process.pid} ${startTicksOf(process.pid)}\n`);
+    lock.release();
+    // A symlink to a file naming a live holder: not followed (that holder is not ours to obey), and the
+    // file it points to is left alone.
+    const target = join(tmp, "d.target");
+    const parent = `${process.ppid} ${startTicksOf(process.ppid)}\n`;
+    writeFileSync(target, parent);
+    symlinkSync(target, path);
+    const again = acquireLock(path);
+    assert.equal(again.tookOverFrom, "unreadable");
+    assert.equal(readFileSync(target, "utf8"), parent);
+    again.release();
+    assert.ok(!existsSync(path));
+    // An oversized file is garbage too, not read whole.
+    writeFileSync(path, "9".repeat(1 << 20));
+    const third = acquireLock(path);
+    assert.equal(third.tookOverFrom, "unreadable");
+    third.release();
+  });
+
+  it("a lock file that cannot be written is one error line naming it", () => {
+    const missing = join(tmp, "no-such-dir", "e.lock");
+    assert.throws(() => acquireLock(missing), /^Error: cannot create lock file .*e\.lock: ENOENT$/);
   });
 
   it("notices when another live reaper holds it now", () => {
