@@ -33,7 +33,10 @@ afterEach(async () => {
 describe("--idle", () => {
   it("keeps an older instance in use, reaps an idle duplicate, and learns across runs through the state file", async () => {
     // python servers: an idle one blocks in read() and its counters stand still.
-    world = await startWorld({ sessions: 3, types: ["yfinance"], decoy: false });
+    // Sessions 1 and 2 start together (their start ticks may tie); session 3 comes later, so it is the
+    // newest by start time and keep-newest keeps it whatever the tie-break between the other two.
+    world = await startWorld({ sessions: 2, types: ["yfinance"], decoy: false });
+    await world.startSession();
     dir = mkdtempSync(join(tmpdir(), "mcp-reaper-idle-"));
     const args = ["--gateway-pid", String(world.gatewayPid), "--min-age", "0", "--idle", "1s", "--state-file", join(dir, "activity.json"), "--json"];
     const [s1, s2, s3] = world.servers();
