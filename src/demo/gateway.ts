@@ -150,6 +150,13 @@ if (config.decoy) {
   decoyPid = decoy.pid ?? null;
   decoy.on("error", (error) => process.stderr.write(`gateway: decoy: ${error.message}\n`));
 }
+// Sessions start one clock tick (10 ms) or more apart, as heartbeats do: each session's processes then
+// start strictly later than the one before, so "the newest session" is the newest by start ticks too,
+// not a tie that the reaper breaks by pid or by a child's start time.
+const TICK_GAP_MS = 25;
 const sessions: number[] = [];
-for (let i = 0; i < config.sessions; i++) sessions.push(startSession());
+for (let i = 0; i < config.sessions; i++) {
+  if (i > 0) await new Promise((resolve) => setTimeout(resolve, TICK_GAP_MS));
+  sessions.push(startSession());
+}
 send({ kind: "started", sessions, decoyPid });
