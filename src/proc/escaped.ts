@@ -176,8 +176,10 @@ export function senseEscaped(
   for (const [pid, stat] of stats) {
     const fds = listDir(`${procRoot}/${pid}/fd`);
     if (fds === null) {
-      // A zombie has no fds to hold; a live process we cannot read might hold the other end.
-      if (stat.state !== "Z" && stat.state !== "X") facts.holdersComplete = false;
+      // A zombie has no fds to hold, nor has a process that exited since the scan began (on a busy host
+      // many do); a live process we cannot read might hold the other end.
+      const now = statOrNull(procRoot, pid);
+      if (now !== null && now.startTicks === stat.startTicks && now.state !== "Z" && now.state !== "X") facts.holdersComplete = false;
       continue;
     }
     for (const fd of fds) {
