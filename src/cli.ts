@@ -128,7 +128,14 @@ function addServerOptions(cmd: Command): Command {
         .env("MCP_REAPER_SIGNATURE_ENV")
         .helpGroup("Server types:"),
     )
-    .addOption(new Option("--orphans", "also find the gateway's servers that escaped its tree (scans every process)").env("MCP_REAPER_ORPHANS").helpGroup("Escaped orphans:"))
+    .addOption(
+      new Option(
+        "--orphans",
+        "also find the gateway's servers that escaped its tree (scans every process): only children of pid 1 or of a gateway ancestor named systemd, only with stdout a pipe or socket; unreachable only when every pipe or socket on its stdin and stdout lost its other end",
+      )
+        .env("MCP_REAPER_ORPHANS")
+        .helpGroup("Escaped orphans:"),
+    )
     .addOption(
       new Option("--orphan-env <KEY=VALUE>", "with --orphans: a process carrying this environment entry is the gateway's; repeatable")
         .argParser(many(parseEnvMarker))

@@ -87,8 +87,8 @@ function isChannel(e: StdioEnd): boolean {
  * started on purpose beside the gateway (an HTTP/SSE MCP server `start.sh` runs with `>log </dev/null &`
  * in the same service cgroup, a supervisor that sets a marker on its child) from being taken for one
  * of its escaped servers:
- * - the root's own fd 0 or 1 must be a pipe or socket: one whose stdio never was is no stdio server,
- *   whatever its cgroup or environment say, and is left alone;
+ * - the root's own stdout (fd 1) must be a pipe or socket: one whose stdout is a file, a tty or /dev/null
+ *   is no stdio server, whatever its stdin, cgroup or environment say, and is left alone;
  * - the evidence must hold for the root itself: its own stdio peer, its own cgroup, its own marker.
  */
 export function attributeOrphans(snapshot: Snapshot, markers: readonly (readonly [string, string])[]): OrphanCandidate[] {
@@ -115,14 +115,18 @@ export function attributeOrphans(snapshot: Snapshot, markers: readonly (readonly
       candidate.why = "its fds could not be read: cannot tell it is a stdio server";
       continue;
     }
-    if (!rootEnds.some(isChannel)) {
-      candidate.why = "its stdio is not a pipe or socket: not a stdio server";
+    // A stdio server answers on its stdout: without a pipe or socket there it is no stdio server,
+    // whatever its stdin is (a secret piped in, a heredoc), e.g. an HTTP server logging to a file.
+    const stdout = rootEnds.find((e) => e.fd === 1);
+    if (stdout === undefined || !isChannel(stdout)) {
+      candidate.why = "its stdout is not a pipe or socket: not a stdio server";
       continue;
     }
 
     const peerLines: string[] = [];
     let rootPeer = false; // the root's own fd 0 or 1 has its other end in the gateway
-    let rootGone = false; // the root's own fd 0 or 1 is a pipe or socket whose other end is gone
+    let rootChannels = 0; // the root's own fd 0 and 1 that are a pipe or socket
+    let rootGone = 0; // of those, the ones whose other end is gone
     let peerBelow: number | null = null;
     let reachGateway = false;
     let reachSubtree = false;
@@ -138,7 +142,8 @@ export function attributeOrphans(snapshot: Snapshot, markers: readonly (readonly
       for (const e of ends) {
         const r = otherEnd(e, facts, own);
         if (r === "unknown") unknown = true;
-        if (r === "nobody" && isRoot) rootGone = true;
+        if (isRoot && isChannel(e)) rootChannels++;
+        if (r === "nobody" && isRoot) rootGone++;
         if (typeof r !== "object") continue;
         for (const h of r.holders) {
           if (h.pid === g.pid) {
@@ -188,9 +193,9 @@ export function attributeOrphans(snapshot: Snapshot, markers: readonly (readonly
           : "nothing ties it to this gateway (no stdio peer in it, no shared service cgroup, no --orphan-env marker)";
       continue;
     }
-    // "nobody" must be proven: one of the root's own stdio channels lost its other end, and no end of the
-    // subtree is held by anyone or unknown (every fd readable, every socket peer known).
-    const nobody = rootGone && !unknown && facts.holdersComplete;
+    // "nobody" must be proven: every one of the root's own stdio channels lost its other end, and no end
+    // of the subtree is held by anyone or unknown (every fd readable, every socket peer known).
+    const nobody = rootChannels > 0 && rootGone === rootChannels && !unknown && facts.holdersComplete;
     const reach: OrphanReach = reachGateway ? "gateway" : reachSubtree ? "subtree" : nobody ? "nobody" : "unknown";
     candidate.attribution = { evidence, reach, detail: detail.join("; ") };
   }

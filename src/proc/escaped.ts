@@ -30,7 +30,7 @@ export interface EscapedFacts {
   /** The gateway's ancestors, nearest first: where a subreaper that adopts its orphans sits. */
   gatewayAncestors: number[];
   gatewayCgroup: string | null;
-  /** Candidate roots (parent is pid 1 or a gateway ancestor, same uid as the gateway) and their descendants. */
+  /** Candidate roots (parent is pid 1 or a gateway ancestor named "systemd", same uid as the gateway) and their descendants. */
   procs: Map<number, ProcInfo>;
   children: Map<number, number[]>;
   roots: number[];
@@ -82,9 +82,9 @@ function readStdio(procRoot: string, pid: number): StdioEnd[] | null {
 }
 
 /**
- * Gathers the candidates: every live process outside the subtree whose parent is pid 1 or one of the
- * gateway's ancestors (the only places Linux reparents an orphan to: init, or the nearest subreaper
- * above the dead parent), with the gateway's uid, and their descendants; then their stdio ends,
+ * Gathers the candidates: every live process outside the subtree whose parent is pid 1 or a gateway
+ * ancestor named "systemd" (where Linux reparents an orphan: init, or the nearest subreaper above the
+ * dead parent, on hosts systemd --user), with the gateway's uid, and their descendants; then their stdio ends,
  * cgroups, socket peers, and who holds the other ends.
  */
 export function senseEscaped(
@@ -101,7 +101,6 @@ export function senseEscaped(
     if (s === null || s.ppid === pid) break;
     pid = s.ppid;
   }
-  const landing = new Set([1, ...gatewayAncestors]);
   const stats = new Map<number, Stat>();
   const byParent = new Map<number, number[]>();
   for (const pid of listPids(procRoot)) {
@@ -112,7 +111,13 @@ export function senseEscaped(
     if (list) list.push(pid);
     else byParent.set(s.ppid, [pid]);
   }
-  const never = (pid: number): boolean => pid <= 1 || pid === g.pid || tree.procs.has(pid) || tree.protectedPids.has(pid) || landing.has(pid);
+  // Where an orphan lands: pid 1, or a subreaper above the gateway. The kernel does not say which
+  // processes are subreapers; the one that matters on hosts (systemd --user) runs as "systemd". A live
+  // ancestor of any other kind (a start script) is the parent of what it started on purpose, not a
+  // landing place, so its children are never escaped candidates.
+  const landing = new Set([1, ...gatewayAncestors.filter((pid) => stats.get(pid)?.comm === "systemd")]);
+  const ancestors = new Set(gatewayAncestors);
+  const never = (pid: number): boolean => pid <= 1 || pid === g.pid || tree.procs.has(pid) || tree.protectedPids.has(pid) || ancestors.has(pid);
 
   const facts: EscapedFacts = {
     gatewayAncestors,

@@ -3,7 +3,7 @@
 // Only the named gateway's escapees may be touched. Every test stops its worlds, also on failure.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
@@ -64,21 +64,24 @@ function besideEnv(w: World, session: number, extra: Record<string, string> = {}
   return env;
 }
 
-/** Runs `command` in the background from sh, which exits at once: what it started is an orphan from birth. */
+/**
+ * Runs `command` in the background from sh, which exits at once: what it started is an orphan from birth.
+ * Returns the fake server's pid (from its ready file: in `a | server | b` it is not `$!`).
+ */
 async function detached(w: World, session: number, command: string, env: NodeJS.ProcessEnv): Promise<number> {
-  const pidFile = join(w.dir, `detached-${session}.pid`);
-  const sh = spawn("/bin/sh", ["-c", `${command} & echo $! > '${pidFile}'`], { stdio: "ignore", env });
+  const sh = spawn("/bin/sh", ["-c", `${command} &`], { stdio: "ignore", env });
   await new Promise((r) => sh.once("exit", r));
-  await until(`detached server ${session} ready`, () => existsSync(join(w.dir, "ready", `${session}-fetch.json`)));
-  return Number(readFileSync(pidFile, "utf8").trim());
+  const ready = join(w.dir, "ready", `${session}-fetch.json`);
+  await until(`detached server ${session} ready`, () => existsSync(ready));
+  return (JSON.parse(readFileSync(ready, "utf8")) as { pid: number }).pid;
 }
 
 /**
- * A stdio server with no wrapper left: its stdin is a pipe whose writer (`true`) is gone, its stdout
- * /dev/null. No process can talk to it.
+ * A stdio server with no wrapper left: its stdin is a pipe whose writer (`true`) is gone, its stdout a
+ * pipe whose reader (`true`) is gone. No process can talk to it.
  */
-function unreachableServer(w: World, session: number): Promise<number> {
-  return detached(w, session, `true | '${process.execPath}' '${SERVER_JS}' --server fetch --ignore-term >/dev/null 2>&1`, besideEnv(w, session));
+function unreachableServer(w: World, session: number, extraEnv: Record<string, string> = {}): Promise<number> {
+  return detached(w, session, `true | '${process.execPath}' '${SERVER_JS}' --server fetch --ignore-term 2>/dev/null | true`, besideEnv(w, session, extraEnv));
 }
 
 interface Doc {
@@ -97,10 +100,13 @@ describe("escaped orphans (--orphans), two real gateways in one cgroup", () => {
   });
 
   it("reaps this gateway's escapees (stdio peer; unreachable with a marker) and leaves the other gateway's alone", async () => {
-    const a = await world({ sessions: 2, types: ["yfinance"], ignoreTermType: "yfinance", decoy: false });
+    const a = await world({ sessions: 1, types: ["yfinance"], ignoreTermType: "yfinance", decoy: false });
     const b = await world({ sessions: 2, types: ["yfinance"], ignoreTermType: "yfinance", decoy: false });
     const aEscaped = await escape(a, 1);
     const bEscaped = await escape(b, 1);
+    // A's second session starts after the first escaped, so it is the newest for certain (sessions a
+    // world starts together can start their roots in any order).
+    const aNewest = await a.startSession();
     const aLonely = await unreachableServer(a, 50);
     const bLonely = await unreachableServer(b, 50);
     const aTicks = readStat("/proc", aEscaped)?.startTicks;
@@ -132,7 +138,7 @@ describe("escaped orphans (--orphans), two real gateways in one cgroup", () => {
     await until("A's escapees gone", () => !alive(aEscaped, aTicks) && !alive(aLonely));
     assert.ok(alive(bEscaped) && alive(bLonely), "B's escaped servers are alive");
     assert.ok(!(String(bEscaped) in b.signalsSeen()) && !(String(bLonely) in b.signalsSeen()), "B's servers saw no signal");
-    const newestA = a.servers().find((s) => s.session === 2);
+    const newestA = a.servers().find((s) => s.session === aNewest);
     assert.ok(newestA && alive(newestA.pid), "A's newest server is kept");
     for (const s of b.servers()) assert.ok(alive(s.pid), `B's server ${s.pid}`);
   });
@@ -152,40 +158,54 @@ describe("escaped orphans (--orphans), two real gateways in one cgroup", () => {
 });
 
 describe("escaped orphans (--orphans): processes beside the gateway that are not its escaped servers", () => {
-  it("a server the launcher started beside the gateway with stdio on /dev/null, marked, is left alone and never signalled", async () => {
+  it("servers the launcher started beside the gateway (stdio on /dev/null; an SSE server fed a secret on stdin, logging to a file), marked: not candidates, never signalled", async () => {
     const w = await world({ sessions: 1, types: ["fetch"], decoy: false });
     const mark = `MARK_${process.pid}`;
-    // Started by the gateway's parent, like start.sh's `server >log </dev/null &`: a candidate root, with the marker.
+    // Started by the gateway's parent (this process), like start.sh's `server >log </dev/null &`: its parent
+    // is alive and started it on purpose, so it is no escaped orphan, marker or not.
     const sibling = spawn(process.execPath, [SERVER_JS, "--server", "fetch", "--ignore-term"], { stdio: "ignore", env: besideEnv(w, 60, { [mark]: "1" }) });
     sibling.unref();
-    await until("sibling ready", () => existsSync(join(w.dir, "ready", "60-fetch.json")));
-    // Positive control: the same server and marker, but its stdin a pipe whose writer is gone.
-    const lonely = await detached(w, 61, `true | '${process.execPath}' '${SERVER_JS}' --server fetch --ignore-term >/dev/null 2>&1`, besideEnv(w, 61, { [mark]: "1" }));
-    const siblingPid = sibling.pid as number;
+    // The reproduced wrong kill: `printf secret | MARK=1 sse-server >log 2>&1 &` from the launcher: stdin a
+    // pipe whose writer is gone, stdout a log file.
+    const log = openSync(join(w.dir, "sse.log"), "w");
+    const sse = spawn(process.execPath, [SERVER_JS, "--server", "fetch", "--ignore-term"], { stdio: ["pipe", log, log], env: besideEnv(w, 63, { [mark]: "1" }) });
+    closeSync(log);
+    sse.stdin?.end("secret\n");
+    sse.unref();
+    await until("siblings ready", () => existsSync(join(w.dir, "ready", "60-fetch.json")) && existsSync(join(w.dir, "ready", "63-fetch.json")));
+    // The same SSE shape orphaned from birth (parent pid 1): a candidate, left alone for its stdout.
+    const orphanSse = await detached(w, 64, `printf '%s' secret | '${process.execPath}' '${SERVER_JS}' --server fetch --ignore-term >'${join(w.dir, "sse-64.log")}' 2>&1`, besideEnv(w, 64, { [mark]: "1" }));
+    // Positive control: the same server and marker, its stdin and stdout pipes whose other ends are gone.
+    const lonely = await unreachableServer(w, 61, { [mark]: "1" });
+    const siblings = [sibling.pid as number, sse.pid as number];
 
     const r = reaper(["--gateway-pid", String(w.gatewayPid), "--orphans", "--orphan-env", `${mark}=1`, "--min-age", "0", "--grace", "500ms", "--json"]);
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout) as Doc;
-    assert.ok(!doc.instances.some((i) => i.rootPid === siblingPid), "the /dev/null sibling is no instance");
     const left = new Map((doc.orphansLeft ?? []).map((o) => [o.rootPid, o.reason]));
-    assert.match(left.get(siblingPid) ?? "", /its stdio is not a pipe or socket: not a stdio server/);
+    for (const pid of [...siblings, orphanSse]) assert.ok(!doc.instances.some((i) => i.rootPid === pid), `${pid} is no instance`);
+    for (const pid of siblings) assert.ok(!left.has(pid), `${pid}, the launcher's child, is not even a candidate`);
+    assert.equal(left.get(orphanSse), "its stdout is not a pipe or socket: not a stdio server");
     const control = doc.instances.find((i) => i.rootPid === lonely);
     assert.deepEqual([control?.orphan?.reach, control?.action, control?.reasonCode], ["nobody", "reap", "unreachable"]);
 
     await until("the control is gone", () => !alive(lonely));
-    assert.ok(alive(siblingPid), "the /dev/null sibling is alive");
-    assert.ok(!(String(siblingPid) in w.signalsSeen()), "the /dev/null sibling saw no signal");
+    for (const pid of [...siblings, orphanSse]) {
+      assert.ok(alive(pid), `${pid} is alive`);
+      assert.ok(!(String(pid) in w.signalsSeen()), `${pid} saw no signal`);
+    }
   });
 
   it("a root without the marker whose child carries it is not signalled, nor is the child", async () => {
     const w = await world({ sessions: 1, types: ["fetch"], decoy: false });
     const mark = `MARK_${process.pid}`;
     // bash stays the parent (a command follows) and ignores TERM; only the node child gets the marker.
-    // Its stdin is a pipe whose writer is gone, so nobody can reach it: only the root rule protects it.
     const server = `${mark}=1 '${process.execPath}' '${SERVER_JS}' --server fetch --ignore-term; true`;
-    const bash = await detached(w, 62, `true | bash -c "trap '' TERM; ${server}" >/dev/null 2>&1`, besideEnv(w, 62));
-    const child = JSON.parse(readFileSync(join(w.dir, "ready", "62-fetch.json"), "utf8")) as { pid: number };
-    assert.equal(readStat("/proc", child.pid)?.ppid, bash, "the marked server is the bash's child");
+    // Its stdin and stdout are pipes whose other ends are gone, so nobody can reach it: only the root rule protects it.
+    const childPid = await detached(w, 62, `true | bash -c "trap '' TERM; ${server}" 2>/dev/null | true`, besideEnv(w, 62));
+    const child = { pid: childPid };
+    const bash = readStat("/proc", child.pid)?.ppid ?? 0;
+    assert.equal(readStat("/proc", bash)?.comm, "bash", "the marked server is the bash's child");
 
     const r = reaper(["--gateway-pid", String(w.gatewayPid), "--orphans", "--orphan-env", `${mark}=1`, "--min-age", "0", "--grace", "500ms", "--json"]);
     assert.equal(r.code, 0, r.stderr);

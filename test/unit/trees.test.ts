@@ -9,7 +9,7 @@ import { DEFAULT_MATCH, instancesOf, keptPids, plan } from "../../src/decide/pla
 import { loadConfigs } from "../../src/hosts/read.js";
 import { takeSnapshot } from "../../src/proc/snapshot.js";
 import { TREES, type TreeFixture } from "../fixtures/trees/index.js";
-import { evidenceOnDescendantOnly, fdsNotAllReadable, notStdioServersInServiceCgroup, unreachedOrphanRanksLast } from "../fixtures/trees/orphans.js";
+import { evidenceOnDescendantOnly, fdsNotAllReadable, notStdioServersInServiceCgroup, stdoutPeerGoneStdinHeld, unreachedOrphanRanksLast } from "../fixtures/trees/orphans.js";
 import { makeFakeProc } from "./fakeproc.js";
 
 const cleanups: (() => void)[] = [];
@@ -101,10 +101,14 @@ describe("escaped orphans: reach and the reasons in the report", () => {
   const reachOf = (f: TreeFixture): Map<number, string | undefined> => new Map(instancesOf(planFixture(f).p).map((i) => [i.rootPid, i.orphan?.reach]));
   const leftOf = (f: TreeFixture): Map<number, string> => new Map((planFixture(f).p.orphansLeft ?? []).map((o) => [o.rootPid, o.reason]));
 
-  it("stdio on /dev/null, a file, a tty or closed: not a stdio server; a pipe with its writer gone: nobody", () => {
+  it("stdout on /dev/null, a file, a tty or closed: not a stdio server, even with stdin a lost pipe; both pipes lost: nobody", () => {
     const left = leftOf(notStdioServersInServiceCgroup);
-    for (const pid of [500, 510, 520]) assert.equal(left.get(pid), "its stdio is not a pipe or socket: not a stdio server", String(pid));
+    for (const pid of [500, 510, 520, 540]) assert.equal(left.get(pid), "its stdout is not a pipe or socket: not a stdio server", String(pid));
     assert.equal(reachOf(notStdioServersInServiceCgroup).get(530), "nobody");
+  });
+
+  it("one stdio channel lost, the other still held: reach is not nobody", () => {
+    assert.equal(reachOf(stdoutPeerGoneStdinHeld).get(550), "subtree");
   });
 
   it("evidence below the root only: left alone, and the reason names the tied descendant", () => {
