@@ -44,7 +44,7 @@ const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 
 function inProcessScan(gatewayPid: number, fullScan: boolean): number {
   const protectedPids = protectedPidsOf("/proc", process.pid);
-  const pid = resolveGateway({ kind: "pid", pid: gatewayPid }, "/proc", protectedPids);
+  const { pid } = resolveGateway({ kind: "pid", pid: gatewayPid }, "/proc", protectedPids);
   const snapshot = takeSnapshot({ gatewayPid: pid, protectedPids, fullScan });
   plan(snapshot, POLICY);
   return snapshot.procs.size;

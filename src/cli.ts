@@ -225,9 +225,9 @@ export function toPassConfig(o: PassOpts, env: NodeJS.ProcessEnv): PassConfig {
 }
 
 /** The --mcp-config / --signature-env / --orphans part of a pass config. */
-function serverConfig(o: PassOpts): Pick<PassConfig, "mcpConfigs" | "discoverConfig" | "orphans"> {
+function serverConfig(o: PassOpts): Pick<PassConfig, "mcpConfigs" | "discoverConfig"> {
   if (o.orphanEnv && o.orphanEnv.length > 0 && !o.orphans) throw new UsageError("--orphan-env needs --orphans: the orphan search is opt-in");
-  return { mcpConfigs: o.mcpConfig ?? [], discoverConfig: o.config !== false, orphans: Boolean(o.orphans) };
+  return { mcpConfigs: o.mcpConfig ?? [], discoverConfig: o.config !== false };
 }
 
 /** Colour only on a terminal, never with NO_COLOR set (https://no-color.org), --no-color or --json. */

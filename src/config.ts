@@ -44,8 +44,6 @@ export interface PassConfig {
   mcpConfigs?: string[];
   /** Read the OpenClaw gateway's own config (OPENCLAW_CONFIG_PATH, $OPENCLAW_STATE_DIR, ~/.openclaw). Default true; --no-config: false. */
   discoverConfig?: boolean;
-  /** --orphans: also look over every process for servers that escaped the gateway's subtree. Default false. */
-  orphans?: boolean;
 }
 
 export const DEFAULTS = {

@@ -1,9 +1,8 @@
 // The supervisor: run a pass on a cron schedule until SIGTERM/SIGINT, never two at once, following the
 // gateway across restarts and re-reading the options file on SIGHUP. Only start-up problems are fatal.
 import { EXIT, type PassConfig } from "./config.js";
-import { resolveGatewayIdentity } from "./pass.js";
-import { GatewayNotFoundError, type GatewaySpec } from "./proc/gateway.js";
-import { GatewayGoneError } from "./proc/snapshot.js";
+import { GatewayNotFoundError, resolveGateway, type GatewaySpec } from "./proc/gateway.js";
+import { GatewayGoneError, protectedPidsOf } from "./proc/snapshot.js";
 import { mayLock } from "./supervise/lock.js";
 import { closeRun, error, holdGatewayLock, info, openRun, releaseGatewayLock, supervisedPass, warning, type Log, type RunState } from "./supervise/run.js";
 import type { Schedule } from "./supervise/schedule.js";
@@ -116,7 +115,7 @@ function claimAtStart(state: RunState, config: PassConfig, log: Log): void {
   if (!state.locking) return;
   let gateway;
   try {
-    gateway = resolveGatewayIdentity(config);
+    gateway = resolveGateway(config.gateway, config.procRoot, protectedPidsOf(config.procRoot, process.pid));
   } catch (err) {
     if (err instanceof GatewayNotFoundError || err instanceof GatewayGoneError) return;
     throw err;

@@ -6,8 +6,8 @@ import { emptyHistory, observe, type ActivityHistory } from "./decide/activity.j
 import { instancesOf, plan as makePlan, type Plan } from "./decide/planner.js";
 import { loadConfigs, type ConfigSource } from "./hosts/read.js";
 import { runSsUnix } from "./proc/escaped.js";
-import { resolveGateway } from "./proc/gateway.js";
-import { readStat, readText } from "./proc/read.js";
+import { resolveGateway, type GatewayIdentity } from "./proc/gateway.js";
+import { readText } from "./proc/read.js";
 import { GatewayGoneError, protectedPidsOf, readEnvirons, takeSnapshot, type DiscoveryMethod } from "./proc/snapshot.js";
 import { loadHistory, pruneHistory, readBootId, saveHistory } from "./state.js";
 
@@ -48,12 +48,6 @@ export interface PassResult {
   orphanScan?: { processes: number; socketPeers: boolean; fdsComplete: boolean } | null;
 }
 
-/** One gateway process: its pid and start ticks (a restarted gateway, or a reused pid, is another one). */
-export interface GatewayIdentity {
-  pid: number;
-  startTicks: number;
-}
-
 export interface PassHooks {
   /**
    * Called once the gateway is resolved, before the snapshot and any signal: the run layer takes or checks
@@ -91,29 +85,26 @@ export function summarize(p: Plan, results: InstanceResult[] | null): Summary {
   };
 }
 
+/** The state file a run persists to: never for a recorded tree, whose history belongs to another host. */
+function stateFileOf(config: PassConfig): string | null {
+  return config.procRoot === "/proc" ? config.stateFile : null;
+}
+
 /**
  * The activity history a run starts from: the state file's (a recorded tree never touches it), or an
  * empty one. The loop opens it once and hands it to every pass; a one-shot pass opens it itself.
  */
 export function openHistory(config: PassConfig): { history: ActivityHistory; warning: string | null } {
   const bootId = readBootId(config.procRoot);
-  const stateFile = config.procRoot === "/proc" ? config.stateFile : null;
+  const stateFile = stateFileOf(config);
   return stateFile ? loadHistory(stateFile, bootId) : { history: emptyHistory(bootId), warning: null };
-}
-
-/** Resolves the gateway spec to one process. Throws GatewayNotFoundError / GatewayGoneError. */
-export function resolveGatewayIdentity(config: Pick<PassConfig, "gateway" | "procRoot">, protectedPids: ReadonlySet<number> = protectedPidsOf(config.procRoot, process.pid)): GatewayIdentity {
-  const pid = resolveGateway(config.gateway, config.procRoot, protectedPids);
-  const stat = readStat(config.procRoot, pid);
-  if (stat === null) throw new GatewayGoneError(`gateway ${pid} exited while being looked at`);
-  return { pid, startTicks: stat.startTicks };
 }
 
 /** Runs one pass. Throws GatewayNotFoundError / GatewayGoneError when there is no gateway to look at. */
 export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promise<PassResult> {
   const started = Date.now();
   const protectedPids = protectedPidsOf(config.procRoot, process.pid);
-  const gateway = resolveGatewayIdentity(config, protectedPids);
+  const gateway = resolveGateway(config.gateway, config.procRoot, protectedPids);
   hooks.onGateway?.(gateway);
   const gatewayPid = gateway.pid;
   const tracking = config.policy.idleMs !== null;
@@ -127,7 +118,7 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
     // entries below (their files are read after the snapshot, which names the gateway's user).
     environ: (config.policy.signatureEnv ?? []).length > 0,
     // A recorded tree carries its `ss -xa` output beside it: the host's sockets say nothing about it.
-    orphans: config.orphans ? { ssUnix: config.procRoot === "/proc" ? runSsUnix : () => readText(`${config.procRoot}/ss-xa`) } : null,
+    orphans: config.policy.orphans ? { ssUnix: config.procRoot === "/proc" ? runSsUnix : () => readText(`${config.procRoot}/ss-xa`) } : null,
   });
   // The lock taken in onGateway names this process: a pid reused in between is another gateway.
   if (snapshot.gateway.startTicks !== gateway.startTicks) throw new GatewayGoneError(`gateway ${gatewayPid} was replaced while being looked at`);
@@ -135,9 +126,8 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
   const warnings: string[] = [];
   const configs = loadConfigs({ paths: config.mcpConfigs ?? [], discover, procRoot: config.procRoot, gateway: snapshot.gateway });
   if (configs.entries.some((e) => Object.keys(e.env).length > 0)) readEnvirons(snapshot);
-  const policy = { ...config.policy, servers: [...(config.policy.servers ?? []), ...configs.entries], ...(config.orphans ? { orphans: config.policy.orphans ?? { markers: [] } } : {}) };
-  // A recorded tree's history belongs to another host: keep it in memory, never in the state file.
-  const stateFile = config.procRoot === "/proc" ? config.stateFile : null;
+  const policy = { ...config.policy, servers: [...(config.policy.servers ?? []), ...configs.entries] };
+  const stateFile = stateFileOf(config);
   let history: ActivityHistory | undefined;
   if (tracking) {
     // A history handed in lives in this process's memory, so it is of this boot already.

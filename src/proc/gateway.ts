@@ -82,7 +82,13 @@ function readPidfile(path: string): number {
  * Resolves the gateway to a live pid. Never pid 1 and never ourselves or an ancestor: reaping init's
  * or our own children is not what anyone asking for a gateway means.
  */
-export function resolveGateway(spec: GatewaySpec, procRoot: string, protectedPids: ReadonlySet<number>): number {
+/** One gateway process: its pid and start ticks (a restarted gateway, or a reused pid, is another one). */
+export interface GatewayIdentity {
+  pid: number;
+  startTicks: number;
+}
+
+export function resolveGateway(spec: GatewaySpec, procRoot: string, protectedPids: ReadonlySet<number>): GatewayIdentity {
   const pid =
     spec.kind === "pid"
       ? spec.pid
@@ -108,5 +114,5 @@ export function resolveGateway(spec: GatewaySpec, procRoot: string, protectedPid
   // Kernel threads have no command line (kthreadd, pid 2, and its children): their "children" are
   // kernel threads too, never MCP servers.
   if ((readCmdline(procRoot, pid) ?? []).length === 0) throw new GatewayNotFoundError(`process ${pid} is a kernel thread, not a gateway`);
-  return pid;
+  return { pid, startTicks: stat.startTicks };
 }

@@ -2,7 +2,8 @@
 // lock, the metrics file, what we know of the gateway, and the error throttle live here, not in globals.
 import type { PassConfig } from "../config.js";
 import type { ActivityHistory } from "../decide/activity.js";
-import { openHistory, runPass, type GatewayIdentity, type PassResult } from "../pass.js";
+import { openHistory, runPass, type PassResult } from "../pass.js";
+import type { GatewayIdentity } from "../proc/gateway.js";
 import { GatewayNotFoundError } from "../proc/gateway.js";
 import { GatewayGoneError } from "../proc/snapshot.js";
 import type { ReportEvent } from "../report/events.js";

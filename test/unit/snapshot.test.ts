@@ -86,11 +86,11 @@ describe("resolveGateway", () => {
   const none = new Set<number>();
 
   it("finds a retitled gateway by its full title (comm is cut to 15 characters)", () => {
-    assert.equal(resolveGateway({ kind: "name", name: "openclaw-gateway" }, fake.root, none), 100);
+    assert.equal(resolveGateway({ kind: "name", name: "openclaw-gateway" }, fake.root, none).pid, 100);
   });
   it("finds by comm as the kernel cut it, and by argv[0] basename", () => {
-    assert.equal(resolveGateway({ kind: "name", name: "openclaw-gatewa" }, fake.root, none), 100);
-    assert.equal(resolveGateway({ kind: "name", name: "unrelated" }, fake.root, none), 400);
+    assert.equal(resolveGateway({ kind: "name", name: "openclaw-gatewa" }, fake.root, none).pid, 100);
+    assert.equal(resolveGateway({ kind: "name", name: "unrelated" }, fake.root, none).pid, 400);
   });
   it("lists the candidates when the name is ambiguous", () => {
     assert.throws(() => resolveGateway({ kind: "name", name: "node" }, fake.root, none), (err: Error) => {
@@ -100,13 +100,13 @@ describe("resolveGateway", () => {
     });
   });
   it("leaves out our own pid and ancestors when matching by name", () => {
-    assert.equal(resolveGateway({ kind: "name", name: "node" }, fake.root, new Set([301, 501])), 500);
+    assert.equal(resolveGateway({ kind: "name", name: "node" }, fake.root, new Set([301, 501])).pid, 500);
   });
   it("errors on no match, a missing pid, pid 1, a zombie and a bad pidfile", () => {
     const dir = fake.root;
     writeFileSync(join(dir, "good.pid"), "100\n");
     writeFileSync(join(dir, "bad.pid"), "hello\n");
-    assert.equal(resolveGateway({ kind: "pidfile", path: join(dir, "good.pid") }, dir, none), 100);
+    assert.equal(resolveGateway({ kind: "pidfile", path: join(dir, "good.pid") }, dir, none).pid, 100);
     for (const spec of [
       { kind: "name" as const, name: "nope" },
       { kind: "pid" as const, pid: 9999 },
