@@ -16,7 +16,7 @@ import { formatLine, isJournal } from "./report/line.js";
 import { LockDirError, LockHeldError, mayLock } from "./supervise/lock.js";
 import { layerOptions } from "./supervise/layers.js";
 import { closeRun, holdGatewayLock, openRun, writeMetrics, type RunState } from "./supervise/run.js";
-import { readOptionsFile } from "./supervise/options-file.js";
+import { optionsFileVars } from "./supervise/options-file.js";
 import { parseTimeZone } from "./supervise/schedule.js";
 import { captureCliWords } from "./systemd/command.js";
 
@@ -278,13 +278,12 @@ function emit(io: Io, json: boolean, paint: Paint, event: ReportEvent): void {
   io.stdout.write(`${json ? formatJson(event) : journal ? formatLine(event, true) : formatHuman(event, paint)}\n`);
 }
 
-async function runOnce(o: PassOpts, io: Io, run?: RunState, onGateway?: PassHooks["onGateway"]): Promise<number> {
-  const config = toPassConfig(o, io.env);
+async function runOnce(config: PassConfig, o: PassOpts, io: Io, run: RunState, onGateway: NonNullable<PassHooks["onGateway"]>): Promise<number> {
   const json = Boolean(o.json);
   const paint = await paintFor(wantsColor(io, o));
   const progress = Boolean(io.stderr.isTTY) && !json;
   const result = await runPass(config, {
-    ...(onGateway ? { onGateway } : {}),
+    onGateway,
     onPlan: (p) => {
       const n = p.types.reduce((sum, t) => sum + t.instances.filter((i) => i.action === "reap").length, 0);
       if (progress && n > 0 && !config.dryRun) io.stderr.write(`reaping ${n} instance${n === 1 ? "" : "s"} (grace ${config.graceMs}ms)...\r`);
@@ -293,7 +292,7 @@ async function runOnce(o: PassOpts, io: Io, run?: RunState, onGateway?: PassHook
   if (progress && !config.dryRun) io.stderr.write("\x1b[2K");
   // In JSON the warnings travel inside the document; for people they go to stderr.
   if (!json) for (const w of result.warnings) io.stderr.write(`mcp-reaper: warning: ${w}\n`);
-  run?.metrics?.recordPass(result, Date.now());
+  run.metrics?.recordPass(result, Date.now());
   emit(io, json, paint, { kind: "pass", at: Date.now(), result });
   return exitCodeOf(result, Boolean(o.check));
 }
@@ -311,7 +310,7 @@ async function oneShot(o: PassOpts, io: Io): Promise<number> {
   const run = openRun({ lock: mayLock(config), metricsFile: o.metricsFile ?? null, env: io.env }, log);
   const startedMs = Date.now();
   try {
-    return await runOnce(o, io, run, (g) => holdGatewayLock(run, g, log));
+    return await runOnce(config, o, io, run, (g) => holdGatewayLock(run, g, log));
   } catch (err) {
     const missing = err instanceof GatewayNotFoundError || err instanceof GatewayGoneError;
     run.metrics?.recordError(missing ? "gateway_not_found" : "pass", Date.now(), Date.now() - startedMs);
@@ -325,11 +324,7 @@ async function oneShot(o: PassOpts, io: Io): Promise<number> {
 /** The options with the options file applied: command line > options file > environment > default. */
 function withOptionsFile<T extends PassOpts>(cmd: Command, io: Io): T {
   const path = (cmd.opts() as PassOpts).optionsFile;
-  let vars: Map<string, string> | null = null;
-  if (path !== undefined) {
-    vars = readOptionsFile(path);
-    if (vars === null) io.stderr.write(`mcp-reaper: warning: options file ${path} does not exist; using the command line and the environment\n`);
-  }
+  const vars = optionsFileVars(path, (m) => io.stderr.write(`mcp-reaper: warning: ${m}\n`));
   return layerOptions<T>(cmd, vars, io.env, path ?? "options file");
 }
 

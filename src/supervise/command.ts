@@ -8,7 +8,7 @@ import type { ReportEvent } from "../report/events.js";
 import { formatJson } from "../report/json.js";
 import { formatLine, isJournal } from "../report/line.js";
 import { layerOptions } from "./layers.js";
-import { readOptionsFile } from "./options-file.js";
+import { optionsFileVars } from "./options-file.js";
 import { error, warning, type Log } from "./run.js";
 import { hostTimeZone, loadSchedule, parseTimeZone } from "./schedule.js";
 
@@ -39,14 +39,6 @@ export function loopLog(io: Io, json: boolean): Log {
   };
 }
 
-/** The options file as KEY=VALUE, or null (none given, or missing: warned, and SIGHUP picks it up later). */
-export function optionsFileVars(path: string | undefined, warn: (message: string) => void): Map<string, string> | null {
-  if (path === undefined) return null;
-  const vars = readOptionsFile(path);
-  if (vars === null) warn(`options file ${path} does not exist; using the command line and the environment`);
-  return vars;
-}
-
 async function settingsFrom(o: LoopCliOpts & Parameters<typeof toPassConfig>[0]): Promise<LoopSettings> {
   if (o.check) throw new UsageError("--check is for one-shot runs; it does not go with --schedule");
   const config = toPassConfig(o, process.env);
@@ -65,6 +57,12 @@ async function settingsFrom(o: LoopCliOpts & Parameters<typeof toPassConfig>[0])
       grace: `${config.graceMs}ms`,
       "dry-run": String(config.dryRun),
       "metrics-file": o.metricsFile ?? "(none)",
+      idle: config.policy.idleMs === null ? "(off)" : `${config.policy.idleMs}ms`,
+      "state-file": config.stateFile ?? "(none)",
+      "mcp-config": (config.mcpConfigs ?? []).join(",") || "(none)",
+      config: String(config.discoverConfig ?? true),
+      "signature-env": (config.policy.signatureEnv ?? []).join(",") || "(none)",
+      orphans: config.policy.orphans ? `on ${config.policy.orphans.markers.map(([k, v]) => `${k}=${v}`).join(",")}`.trimEnd() : "off",
       tz,
     },
   };

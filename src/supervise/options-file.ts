@@ -67,3 +67,11 @@ export function readOptionsFile(path: string): Map<string, string> | null {
   }
   return parseOptionsFile(text, path);
 }
+
+/** The options file as KEY=VALUE, or null (none given, or missing: warned, and a SIGHUP picks it up later). */
+export function optionsFileVars(path: string | undefined, warn: (message: string) => void): Map<string, string> | null {
+  if (path === undefined) return null;
+  const vars = readOptionsFile(path);
+  if (vars === null) warn(`options file ${path} does not exist; using the command line and the environment`);
+  return vars;
+}
