@@ -4,7 +4,8 @@
 import { spawnSync } from "node:child_process";
 import { parseCgroup, parseFdinfoMode, parseFdTarget, parseSsUnix, type FdKind, type FdMode } from "./links.js";
 import { ProcParseError, type Stat } from "./parse.js";
-import { listDir, listPids, readLink, readStat, readText } from "./read.js";
+import type { HostScan } from "./host.js";
+import { listDir, readLink, readStat, readText } from "./read.js";
 import type { ProcInfo } from "./snapshot.js";
 
 export interface EscapedOptions {
@@ -91,6 +92,7 @@ export function senseEscaped(
   procRoot: string,
   tree: { gateway: ProcInfo; procs: ReadonlyMap<number, ProcInfo>; protectedPids: ReadonlySet<number> },
   options: EscapedOptions,
+  host: HostScan,
   info: (stat: Stat) => ProcInfo | null,
 ): EscapedFacts {
   const g = tree.gateway;
@@ -101,16 +103,7 @@ export function senseEscaped(
     if (s === null || s.ppid === pid) break;
     pid = s.ppid;
   }
-  const stats = new Map<number, Stat>();
-  const byParent = new Map<number, number[]>();
-  for (const pid of listPids(procRoot)) {
-    const s = statOrNull(procRoot, pid);
-    if (s === null) continue;
-    stats.set(pid, s);
-    const list = byParent.get(s.ppid);
-    if (list) list.push(pid);
-    else byParent.set(s.ppid, [pid]);
-  }
+  const { stats, byParent } = host;
   // Where an orphan lands: pid 1, or a subreaper above the gateway. The kernel does not say which
   // processes are subreapers; the one that matters on hosts (systemd --user) runs as "systemd". A live
   // ancestor of any other kind (a start script) is the parent of what it started on purpose, not a

@@ -7,7 +7,8 @@
 // ourselves; the benchmark (npm run bench) keeps those packages as the baselines it measures against.
 import { senseEscaped, type EscapedFacts, type EscapedOptions } from "./escaped.js";
 import { ProcParseError, parseUptimeMs, type IoCounters, type Stat } from "./parse.js";
-import { listDir, listPids, readCmdline, readEnviron, readIo, readLink, readStat, readStatus, readText } from "./read.js";
+import { scanHost, type HostScan } from "./host.js";
+import { listDir, readCmdline, readEnviron, readIo, readLink, readStat, readStatus, readText } from "./read.js";
 
 /** Linux reports start times in USER_HZ ticks, which the kernel ABI fixes at 100 on every architecture. */
 export const TICKS_PER_SECOND = 100;
@@ -135,7 +136,7 @@ function discover(
   gatewayPid: number,
   skipped: Snapshot["skipped"],
   fullScan = false,
-): { stats: Map<number, Stat>; children: Map<number, number[]>; method: DiscoveryMethod } | null {
+): { stats: Map<number, Stat>; children: Map<number, number[]>; method: DiscoveryMethod; host: HostScan | null } | null {
   const stats = new Map<number, Stat>();
   const children = new Map<number, number[]>();
   const gateway = safeStat(procRoot, gatewayPid, skipped);
@@ -162,20 +163,12 @@ function discover(
       }
       children.set(parent, kids);
     }
-    return { stats, children, method: "children-files" };
+    return { stats, children, method: "children-files", host: null };
   }
 
   // Full scan: one stat read per pid on the host, then a walk down from the gateway.
-  const byParent = new Map<number, number[]>();
-  const all = new Map<number, Stat>();
-  for (const pid of listPids(procRoot)) {
-    const stat = pid === gatewayPid ? gateway : safeStat(procRoot, pid, skipped);
-    if (stat === null) continue;
-    all.set(pid, stat);
-    const list = byParent.get(stat.ppid);
-    if (list) list.push(pid);
-    else byParent.set(stat.ppid, [pid]);
-  }
+  const host = scanHost(procRoot, (pid, why) => skipped.push({ pid, why }));
+  const { byParent, stats: all } = host;
   const queue = [gatewayPid];
   for (let i = 0; i < queue.length; i++) {
     const parent = queue[i] as number;
@@ -186,7 +179,7 @@ function discover(
     }
     children.set(parent, kids);
   }
-  return { stats, children, method: "full-scan" };
+  return { stats, children, method: "full-scan", host };
 }
 
 /** A pid and all its ancestors: for our own pid, the processes we must never signal. */
@@ -270,7 +263,7 @@ export function takeSnapshot(options: SnapshotOptions): Snapshot {
 
   const protectedPids = options.protectedPids ?? protectedPidsOf(procRoot, process.pid);
   const escaped = options.orphans
-    ? senseEscaped(procRoot, { gateway, procs, protectedPids }, options.orphans, (stat) => readProcInfo(procRoot, stat, { uptimeMs, takenAtMs, skipped, environ: true, io: options.withIo ?? false }))
+    ? senseEscaped(procRoot, { gateway, procs, protectedPids }, options.orphans, found.host ?? scanHost(procRoot), (stat) => readProcInfo(procRoot, stat, { uptimeMs, takenAtMs, skipped, environ: true, io: options.withIo ?? false }))
     : null;
   return {
     procRoot,
