@@ -4,7 +4,7 @@ import { renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { emptyHistory, type ActivityHistory, type ActivityRecord } from "./decide/activity.js";
-import { errorCode, readStat, readText } from "./proc/read.js";
+import { errorCode, readStatOrNull, readText } from "./proc/read.js";
 import { makeDirs, readSmallFile } from "./files.js";
 
 const FORMAT = "mcp-reaper/activity@1";
@@ -63,13 +63,7 @@ export function loadHistory(path: string, bootId: string): { history: ActivityHi
 export function pruneHistory(history: ActivityHistory, procRoot: string): void {
   for (const key of history.records.keys()) {
     const [pid, ticks] = key.split(":").map(Number) as [number, number];
-    let alive = false;
-    try {
-      alive = readStat(procRoot, pid)?.startTicks === ticks;
-    } catch {
-      alive = false;
-    }
-    if (!alive) history.records.delete(key);
+    if (readStatOrNull(procRoot, pid)?.startTicks !== ticks) history.records.delete(key);
   }
 }
 

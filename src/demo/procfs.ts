@@ -1,17 +1,13 @@
 // The demo world's clean-up: find its processes (also reparented ones) and kill them, leaves first.
 // Reads /proc through src/proc, the same readers the reaper uses.
 import type { Stat } from "../proc/parse.js";
-import { listPids, readEnviron, readStat } from "../proc/read.js";
+import { listPids, readEnviron, readStatOrNull } from "../proc/read.js";
 
 type ProcStat = Stat;
 
 /** readStat for bookkeeping: a malformed or vanished process reads as not there. */
 function statOrNull(pid: number): ProcStat | null {
-  try {
-    return readStat("/proc", pid);
-  } catch {
-    return null;
-  }
+  return readStatOrNull("/proc", pid);
 }
 
 /** True if the process started with NAME=VALUE in its environment (zombies have none, so never match). */

@@ -3,9 +3,9 @@
 // is left to src/decide/orphans.ts: this only gathers facts.
 import { spawnSync } from "node:child_process";
 import { parseCgroup, parseFdinfoMode, parseFdTarget, parseSsUnix, type FdKind, type FdMode } from "./links.js";
-import { ProcParseError, type Stat } from "./parse.js";
+import type { Stat } from "./parse.js";
 import type { HostScan } from "./host.js";
-import { listDir, readLink, readStat, readText } from "./read.js";
+import { listDir, readLink, readStatOrNull, readText } from "./read.js";
 import type { ProcInfo } from "./snapshot.js";
 
 export interface EscapedOptions {
@@ -54,15 +54,6 @@ export function runSsUnix(): string | null {
   return r.status === 0 && typeof r.stdout === "string" ? r.stdout : null;
 }
 
-function statOrNull(procRoot: string, pid: number): Stat | null {
-  try {
-    return readStat(procRoot, pid);
-  } catch (err) {
-    if (err instanceof ProcParseError) return null;
-    throw err;
-  }
-}
-
 function modeOf(procRoot: string, pid: number, fd: string): FdMode | null {
   const text = readText(`${procRoot}/${pid}/fdinfo/${fd}`);
   return text === null ? null : parseFdinfoMode(text);
@@ -99,7 +90,7 @@ export function senseEscaped(
   const gatewayAncestors: number[] = [];
   for (let pid = g.ppid, i = 0; pid > 0 && i < 4096; i++) {
     gatewayAncestors.push(pid);
-    const s = statOrNull(procRoot, pid);
+    const s = readStatOrNull(procRoot, pid);
     if (s === null || s.ppid === pid) break;
     pid = s.ppid;
   }
@@ -171,7 +162,7 @@ export function senseEscaped(
     if (fds === null) {
       // A zombie, or a process that exited since the scan, holds nothing; a live process we cannot
       // read might hold the other end.
-      const now = statOrNull(procRoot, pid);
+      const now = readStatOrNull(procRoot, pid);
       if (now !== null && now.startTicks === stat.startTicks && now.state !== "Z" && now.state !== "X") facts.holdersComplete = false;
       continue;
     }

@@ -1,6 +1,6 @@
 // Sense: turn --gateway-pid / --gateway-name / --gateway-pidfile into one live pid, or a clear error.
 import { ProcParseError } from "./parse.js";
-import { errorCode, listPids, readCmdline, readStat } from "./read.js";
+import { errorCode, listPids, readCmdline, readStat, readStatOrNull } from "./read.js";
 import { mainPidOfUnit } from "./unit.js";
 import { readSmallFile } from "../files.js";
 
@@ -43,13 +43,7 @@ function findByName(procRoot: string, name: string, protectedPids: ReadonlySet<n
   const matches: number[] = [];
   for (const pid of listPids(procRoot)) {
     if (protectedPids.has(pid)) continue;
-    let stat;
-    try {
-      stat = readStat(procRoot, pid);
-    } catch (err) {
-      if (err instanceof ProcParseError) continue;
-      throw err;
-    }
+    const stat = readStatOrNull(procRoot, pid);
     if (stat === null || stat.state === "Z" || stat.state === "X") continue;
     const argv = readCmdline(procRoot, pid);
     if (argv === null || argv.length === 0) continue; // gone, or a kernel thread

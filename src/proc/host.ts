@@ -1,8 +1,8 @@
 // Sense: one pass over every /proc/PID/stat of the host, indexed by parent. The snapshot's fallback
 // (kernels without children files) and the escaped-orphan search both need it; a pass that needs both
 // scans once.
-import { ProcParseError, type Stat } from "./parse.js";
-import { listPids, readStat } from "./read.js";
+import type { Stat } from "./parse.js";
+import { listPids, readStatOrNull } from "./read.js";
 
 export interface HostScan {
   stats: Map<number, Stat>;
@@ -15,14 +15,7 @@ export function scanHost(procRoot: string, onBad: (pid: number, why: string) => 
   const stats = new Map<number, Stat>();
   const byParent = new Map<number, number[]>();
   for (const pid of listPids(procRoot)) {
-    let stat: Stat | null;
-    try {
-      stat = readStat(procRoot, pid);
-    } catch (err) {
-      if (!(err instanceof ProcParseError)) throw err;
-      onBad(pid, err.message);
-      continue;
-    }
+    const stat = readStatOrNull(procRoot, pid, onBad);
     if (stat === null) continue;
     stats.set(pid, stat);
     const list = byParent.get(stat.ppid);

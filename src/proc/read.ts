@@ -1,6 +1,6 @@
 // Thin reads of /proc files under a configurable root; the parsing lives in parse.ts.
 import { closeSync, constants, openSync, readSync, readdirSync, readlinkSync } from "node:fs";
-import { parseCmdline, parseEnviron, parseIo, parseStat, parseStatus, type IoCounters, type Stat, type Status } from "./parse.js";
+import { ProcParseError, parseCmdline, parseEnviron, parseIo, parseStat, parseStatus, type IoCounters, type Stat, type Status } from "./parse.js";
 
 /**
  * One buffer reused by every read. A long-running loop that allocates a fresh buffer per file grew
@@ -79,6 +79,20 @@ function parsed<T>(text: string | null, parse: (t: string) => T): T | null {
 
 export function readStat(procRoot: string, pid: number): Stat | null {
   return parsed(readText(`${procRoot}/${pid}/stat`, true), parseStat);
+}
+
+/**
+ * readStat for callers that only ask "is it there, and what is it": a malformed stat (a process caught
+ * mid-exit, a broken recorded tree) reads as not there, and is passed to onBad for those who report it.
+ */
+export function readStatOrNull(procRoot: string, pid: number, onBad?: (pid: number, why: string) => void): Stat | null {
+  try {
+    return readStat(procRoot, pid);
+  } catch (err) {
+    if (!(err instanceof ProcParseError)) throw err;
+    onBad?.(pid, err.message);
+    return null;
+  }
 }
 
 export function readStatus(procRoot: string, pid: number): Status | null {

@@ -8,7 +8,7 @@
 import { senseEscaped, type EscapedFacts, type EscapedOptions } from "./escaped.js";
 import { ProcParseError, parseUptimeMs, type IoCounters, type Stat } from "./parse.js";
 import { scanHost, type HostScan } from "./host.js";
-import { listDir, readCmdline, readEnviron, readIo, readLink, readStat, readStatus, readText } from "./read.js";
+import { listDir, readCmdline, readEnviron, readIo, readLink, readStatOrNull, readStatus, readText } from "./read.js";
 
 /** Linux reports start times in USER_HZ ticks, which the kernel ABI fixes at 100 on every architecture. */
 export const TICKS_PER_SECOND = 100;
@@ -80,15 +80,7 @@ export class GatewayGoneError extends Error {
 }
 
 function safeStat(procRoot: string, pid: number, skipped: Snapshot["skipped"]): Stat | null {
-  try {
-    return readStat(procRoot, pid);
-  } catch (err) {
-    if (err instanceof ProcParseError) {
-      skipped.push({ pid, why: err.message });
-      return null;
-    }
-    throw err;
-  }
+  return readStatOrNull(procRoot, pid, (p, why) => skipped.push({ pid: p, why }));
 }
 
 /** /proc/PID/io, or null when unreadable (another user's process without CAP_SYS_PTRACE) or malformed. */
@@ -188,12 +180,7 @@ export function protectedPidsOf(procRoot: string, pid: number): Set<number> {
   let current = pid;
   // Bounded: a pid chain cannot be longer than pid_max, and a cycle (only possible in a corrupt fake tree) stops at a repeat.
   for (let i = 0; i < 4096; i++) {
-    let stat: Stat | null = null;
-    try {
-      stat = readStat(procRoot, current);
-    } catch {
-      break;
-    }
+    const stat = readStatOrNull(procRoot, current);
     if (stat === null || stat.ppid <= 0 || chain.has(stat.ppid)) break;
     chain.add(stat.ppid);
     current = stat.ppid;

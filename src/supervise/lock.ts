@@ -5,8 +5,7 @@ import { linkSync, lstatSync, mkdirSync, renameSync, unlinkSync, writeFileSync }
 import { isAbsolute, join } from "node:path";
 import type { PassConfig } from "../config.js";
 import { NotASmallFileError, readSmallFile } from "../files.js";
-import { ProcParseError } from "../proc/parse.js";
-import { errorCode, readStat } from "../proc/read.js";
+import { errorCode, readStat, readStatOrNull } from "../proc/read.js";
 
 /** Another live mcp-reaper holds the lock: exit code 5. */
 export class LockHeldError extends Error {
@@ -126,13 +125,8 @@ function readHolder(path: string): Holder | null | "missing" {
 
 /** Is that exact process (pid and start ticks) still running? */
 export function isAlive(h: Holder, procRoot = "/proc"): boolean {
-  try {
-    const stat = readStat(procRoot, h.pid);
-    return stat !== null && stat.startTicks === h.startTicks && stat.state !== "Z" && stat.state !== "X";
-  } catch (err) {
-    if (err instanceof ProcParseError) return false;
-    throw err;
-  }
+  const stat = readStatOrNull(procRoot, h.pid);
+  return stat !== null && stat.startTicks === h.startTicks && stat.state !== "Z" && stat.state !== "X";
 }
 
 const same = (a: Holder, b: Holder): boolean => a.pid === b.pid && a.startTicks === b.startTicks;
