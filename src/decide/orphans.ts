@@ -2,6 +2,7 @@
 // by evidence, and whether anyone can still reach them. Facts come from src/proc/escaped.ts.
 import type { EscapedFacts, Holder, StdioEnd } from "../proc/escaped.js";
 import type { ProcInfo, Snapshot } from "../proc/snapshot.js";
+import { preorder } from "./tree.js";
 
 /**
  * Why an escaped process is the gateway's:
@@ -64,19 +65,6 @@ function otherEnd(e: StdioEnd, facts: EscapedFacts, own: ReadonlySet<number>): E
   return facts.holdersComplete ? "nobody" : "unknown";
 }
 
-function membersOf(facts: EscapedFacts, root: ProcInfo): OrphanCandidate["members"] {
-  const out: OrphanCandidate["members"] = [];
-  const walk = (p: ProcInfo, depth: number): void => {
-    out.push({ proc: p, depth });
-    for (const kid of facts.children.get(p.pid) ?? []) {
-      const c = facts.procs.get(kid);
-      if (c) walk(c, depth + 1);
-    }
-  };
-  walk(root, 0);
-  return out;
-}
-
 /** Whether a stdio end is a pipe or a socket: the only ends a stdio client talks through. */
 function isChannel(e: StdioEnd): boolean {
   return e.kind !== "other" && e.inode !== null;
@@ -102,7 +90,7 @@ export function attributeOrphans(snapshot: Snapshot, markers: readonly (readonly
   for (const rootPid of facts.roots) {
     const root = facts.procs.get(rootPid);
     if (!root) continue;
-    const members = membersOf(facts, root);
+    const members = preorder(root, facts.children, facts.procs);
     const own = new Set(members.map((m) => m.proc.pid));
     const candidate: OrphanCandidate = { root, members, attribution: null, why: "" };
     out.push(candidate);

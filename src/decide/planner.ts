@@ -5,6 +5,7 @@ import { idleForMs, type ActivityView } from "./activity.js";
 import { matchEntry, type EntryMatch } from "./match.js";
 import { attributeOrphans, type OrphanAttribution } from "./orphans.js";
 import { basename, namesIn, signatureOf, stripLaunchers, type Signature } from "./signature.js";
+import { preorder } from "./tree.js";
 
 export interface Policy {
   /** Instances kept per server type, newest first. Default 1. */
@@ -134,19 +135,6 @@ function memberOf(p: ProcInfo, depth: number): Member {
   return { pid: p.pid, ppid: p.ppid, startTicks: p.startTicks, state: p.state, depth, argv: p.argv, comm: p.comm, rssBytes: p.rssBytes };
 }
 
-function subtree(snapshot: Snapshot, root: ProcInfo): Member[] {
-  const members: Member[] = [];
-  const walk = (p: ProcInfo, depth: number): void => {
-    members.push(memberOf(p, depth));
-    for (const child of snapshot.children.get(p.pid) ?? []) {
-      const c = snapshot.procs.get(child);
-      if (c) walk(c, depth + 1);
-    }
-  };
-  walk(root, 0);
-  return members;
-}
-
 function matchesAny(re: RegExp, members: readonly Member[]): boolean {
   return members.some((m) => namesIn(m.argv).some((name) => re.test(name)));
 }
@@ -215,7 +203,7 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
       result.zombies.push({ pid: root.pid, comm: root.comm });
       continue;
     }
-    const members = subtree(snapshot, root);
+    const members = preorder(root, snapshot.children, snapshot.procs).map((m) => memberOf(m.proc, m.depth));
     const pids = members.map((m) => m.pid);
     if (policy.ignore && matchesAny(policy.ignore, members)) {
       result.ignored.push({ rootPid: root.pid, argv: root.argv, pids, reason: "matches --ignore" });
