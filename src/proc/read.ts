@@ -1,6 +1,6 @@
 // Thin reads of /proc files under a configurable root; the parsing lives in parse.ts.
 import { closeSync, constants, openSync, readSync, readdirSync, readlinkSync } from "node:fs";
-import { ProcParseError, parseCmdline, parseEnviron, parseIo, parseStat, parseStatus, type IoCounters, type Stat, type Status } from "./parse.js";
+import { ProcParseError, parseAuxvPageSize, parseCmdline, parseEnviron, parseIo, parseStat, parseStatus, type IoCounters, type Stat, type Status } from "./parse.js";
 
 /**
  * One buffer reused by every read. A long-running loop that allocates a fresh buffer per file grew
@@ -20,11 +20,12 @@ export function errorCode(err: unknown): string | undefined {
 
 /**
  * Reads a whole file into the scratch buffer; returns a view valid until the next read. Null when gone
- * or denied. `shortReadIsEnd`: the kernel renders this file whole on the first read (stat, status,
- * children are one small record each), so a read that comes back short is the end and the second
- * read(2) that would return 0 is skipped: a third of the syscalls of a scan. A truncated record could
- * only fail to parse (stat, status) or miss a child, never name the wrong process. cmdline and environ
- * are read to the end.
+ * or denied. `shortReadIsEnd`: a read that comes back short is the end, and the second read(2) that
+ * would return 0 is skipped: a third of the syscalls of a scan. True of stat, status and children (the
+ * kernel renders each whole on the first read) and of cmdline (the kernel fills the buffer from the
+ * argument area until it is full or the area ends; it stops short only when the process's memory
+ * cannot be read, and a second read fails the same way). On a fake --proc-root of regular files a
+ * read is short only at end of file. environ and io are read to the end.
  */
 export function readBytes(path: string, shortReadIsEnd = false): Uint8Array | null {
   let fd: number;
@@ -100,7 +101,7 @@ export function readStatus(procRoot: string, pid: number): Status | null {
 }
 
 export function readCmdline(procRoot: string, pid: number): string[] | null {
-  const bytes = readBytes(`${procRoot}/${pid}/cmdline`);
+  const bytes = readBytes(`${procRoot}/${pid}/cmdline`, true);
   return bytes === null ? null : parseCmdline(bytes);
 }
 
@@ -111,6 +112,22 @@ export function readIo(procRoot: string, pid: number): IoCounters | null {
 export function readEnviron(procRoot: string, pid: number): Map<string, string> | null {
   const bytes = readBytes(`${procRoot}/${pid}/environ`);
   return bytes === null ? null : parseEnviron(bytes);
+}
+
+let pageBytes: number | null = null;
+
+/**
+ * This machine's page size, for stat's rss (in pages): AT_PAGESZ from /proc/self/auxv, read once. Node
+ * has no sysconf(_SC_PAGESIZE); 4 KiB on x86, 4 or 16 KiB on arm64 (a Raspberry Pi 5 kernel uses 16).
+ * Falls back to 4096 when auxv is unreadable. Always the real /proc: a fake tree has no auxv of ours.
+ */
+export function pageSize(): number {
+  if (pageBytes !== null) return pageBytes;
+  const bytes = readBytes("/proc/self/auxv");
+  const wordBytes = ["arm", "ia32", "mips", "mipsel", "ppc"].includes(process.arch) ? 4 : 8;
+  const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  pageBytes = (bytes && parseAuxvPageSize(bytes, wordBytes, littleEndian)) ?? 4096;
+  return pageBytes;
 }
 
 /** The target of a /proc symlink (cwd, exe, fd/N), or null when gone or not ours to read. */

@@ -67,7 +67,7 @@ describe(`parsers under fuzz (seed ${SEED})`, () => {
 
   it("the samples themselves parse (negative control for the fuzz above)", () => {
     assert.equal(parseStat(SAMPLES.stat).startTicks, 123456);
-    assert.deepEqual(parseStatus(SAMPLES.status), { uid: 1000, rssBytes: 51200 * 1024 });
+    assert.deepEqual(parseStatus(SAMPLES.status), { uid: 1000 });
     assert.equal(parseIo(SAMPLES.io).syscw, 4);
     assert.equal(parseUptimeMs(SAMPLES.uptime), 12_345_670);
     assert.throws(() => parseStat("4242 (node S 1"), ProcParseError);

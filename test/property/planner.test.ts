@@ -31,7 +31,7 @@ function proc(rng: Rng, pid: number, ppid: number, argv: string[]): ProcInfo {
     comm: (argv[0] ?? "").slice(0, 15),
     state: rng.bool(0.08) ? "Z" : "S",
     utimeTicks: 0,
-    stimeTicks: 0, threads: 1,
+    stimeTicks: 0, threads: 1, rssPages: 0,
     startTicks,
     ageMs: rng.bool(0.2) ? rng.int(0, 59_999) : UPTIME_MS - startTicks * 10,
     startedAtMs: 1_700_000_000_000 + startTicks * 10,

@@ -28,7 +28,7 @@ function evilWord(rng: Rng): string {
 function info(rng: Rng, pid: number, ppid: number, startTicks: number): ProcInfo {
   const argv = Array.from({ length: rng.int(1, 4) }, () => evilWord(rng)).map((w) => w.replace(/\0/g, ""));
   return {
-    pid, ppid, pgid: pid, io: null, comm: evilWord(rng).slice(0, 15), state: rng.bool(0.1) ? "Z" : "S", utimeTicks: 0, stimeTicks: 0, threads: 1, startTicks,
+    pid, ppid, pgid: pid, io: null, comm: evilWord(rng).slice(0, 15), state: rng.bool(0.1) ? "Z" : "S", utimeTicks: 0, stimeTicks: 0, threads: 1, rssPages: 0, startTicks,
     ageMs: 1_000_000, startedAtMs: 1_700_000_000_000, rssBytes: 1024, uid: 0, argv: ["mcp-server-evil", ...argv], cwd: evilWord(rng),
   };
 }

@@ -21,7 +21,7 @@ function snap(procs: { pid: number; ppid: number; startTicks: number; io: IoCoun
     comm: "x",
     state: "S",
     utimeTicks: p.cpu ?? 0,
-    stimeTicks: 0, threads: 1,
+    stimeTicks: 0, threads: 1, rssPages: 0,
     startTicks: p.startTicks,
     ageMs: 3_600_000,
     startedAtMs: 0,

@@ -3,6 +3,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pageSize } from "../../src/proc/read.js";
 
 export interface FakeProc {
   pid: number;
@@ -13,6 +14,7 @@ export interface FakeProc {
   argv?: string[];
   cwd?: string;
   uid?: number;
+  /** Resident KiB, written to stat's rss field in pages (null: 0 pages, a zombie's). Default 1000. */
   rssKb?: number | null;
   utime?: number;
   stime?: number;
@@ -34,7 +36,7 @@ export interface FakeProc {
 export function statLine(p: FakeProc): string {
   const fields = [
     p.state ?? "S", p.ppid, p.pid, p.pid, 0, -1, 4194304, 0, 0, 0, 0, p.utime ?? 0, p.stime ?? 0, 0, 0, 20, 0, 1 + (p.threads?.length ?? 0), 0,
-    p.startTicks, 1000000, 100,
+    p.startTicks, 1000000, p.rssKb === null ? 0 : Math.round(((p.rssKb ?? 1000) * 1024) / pageSize()),
   ];
   while (fields.length < 50) fields.push(0);
   return `${p.pid} (${p.comm ?? "proc"}) ${fields.join(" ")}\n`;
@@ -56,8 +58,7 @@ export function makeFakeProc(procs: FakeProc[], options: { uptimeSeconds?: numbe
     if (!missing.has("stat")) writeFileSync(join(dir, "stat"), p.rawStat ?? statLine(p));
     if (!missing.has("cmdline")) writeFileSync(join(dir, "cmdline"), (p.argv ?? []).map((a) => `${a}\0`).join(""));
     if (!missing.has("status")) {
-      const rss = p.rssKb === null ? "" : `VmRSS:\t${String(p.rssKb ?? 1000).padStart(8)} kB\n`;
-      writeFileSync(join(dir, "status"), `Name:\t${p.comm ?? "proc"}\nUid:\t${p.uid ?? 1000}\t${p.uid ?? 1000}\t${p.uid ?? 1000}\t${p.uid ?? 1000}\n${rss}`);
+      writeFileSync(join(dir, "status"), `Name:\t${p.comm ?? "proc"}\nUid:\t${p.uid ?? 1000}\t${p.uid ?? 1000}\t${p.uid ?? 1000}\t${p.uid ?? 1000}\n`);
     }
     if (p.cwd) symlinkSync(p.cwd, join(dir, "cwd"));
     if (p.io) writeFileSync(join(dir, "io"), Object.entries(p.io).map(([k, v]) => `${k}: ${v}`).join("\n") + "\n");

@@ -1,13 +1,14 @@
 // Unit: the pure /proc parsers, including command names made to fool a naive split.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ProcParseError, parseCmdline, parseEnviron, parseIo, parseStat, parseStatus, parseUptimeMs } from "../../src/proc/parse.js";
+import { ProcParseError, parseAuxvPageSize, parseCmdline, parseEnviron, parseIo, parseStat, parseStatus, parseUptimeMs } from "../../src/proc/parse.js";
+import { pageSize } from "../../src/proc/read.js";
 import { statLine } from "./fakeproc.js";
 
 describe("parseStat", () => {
   it("reads a real-looking line", () => {
     const s = parseStat("4242 (node) S 17 4242 17 0 -1 4194560 1 2 3 4 55 66 0 0 20 0 11 0 987654 100000 2000 18446744073709551615\n");
-    assert.deepEqual(s, { pid: 4242, comm: "node", state: "S", ppid: 17, pgid: 4242, utimeTicks: 55, stimeTicks: 66, startTicks: 987654, threads: 11 });
+    assert.deepEqual(s, { pid: 4242, comm: "node", state: "S", ppid: 17, pgid: 4242, utimeTicks: 55, stimeTicks: 66, startTicks: 987654, threads: 11, rssPages: 2000 });
   });
 
   const tricky: [string, string][] = [
@@ -62,14 +63,47 @@ describe("parseCmdline", () => {
 });
 
 describe("parseStatus", () => {
-  it("reads uid and VmRSS in bytes", () => {
-    assert.deepEqual(parseStatus("Name:\tnode\nUid:\t1000\t1000\t1000\t1000\nVmRSS:\t   10240 kB\n"), { uid: 1000, rssBytes: 10240 * 1024 });
-  });
-  it("has no RSS for a kernel thread", () => {
-    assert.deepEqual(parseStatus("Name:\tkthreadd\nUid:\t0\t0\t0\t0\n"), { uid: 0, rssBytes: null });
+  it("reads the real uid", () => {
+    assert.deepEqual(parseStatus("Name:\tnode\nUid:\t1000\t1001\t1001\t1001\nVmRSS:\t   10240 kB\n"), { uid: 1000 });
   });
   it("throws a typed error without a Uid line", () => {
     assert.throws(() => parseStatus("Name:\tx\n"), ProcParseError);
+  });
+});
+
+describe("parseAuxvPageSize", () => {
+  /** (type, value) pairs as machine words, ended by AT_NULL. */
+  const auxv = (pairs: [number, number][], wordBytes: 4 | 8, littleEndian: boolean): Uint8Array => {
+    const view = new DataView(new ArrayBuffer((pairs.length + 1) * 2 * wordBytes));
+    pairs.forEach(([type, value], i) => {
+      const at = i * 2 * wordBytes;
+      if (wordBytes === 8) {
+        view.setBigUint64(at, BigInt(type), littleEndian);
+        view.setBigUint64(at + 8, BigInt(value), littleEndian);
+      } else {
+        view.setUint32(at, type, littleEndian);
+        view.setUint32(at + 4, value, littleEndian);
+      }
+    });
+    return new Uint8Array(view.buffer);
+  };
+  it("finds AT_PAGESZ (6) among other entries, for 32- and 64-bit words of either byte order", () => {
+    for (const wordBytes of [4, 8] as const) {
+      for (const le of [true, false]) {
+        assert.equal(parseAuxvPageSize(auxv([[33, 0x7fff0000], [16, 0xbfebfbff], [6, 16384], [17, 100]], wordBytes, le), wordBytes, le), 16384);
+      }
+    }
+  });
+  it("is null without one, after AT_NULL, for an implausible size, or for short bytes", () => {
+    assert.equal(parseAuxvPageSize(auxv([[16, 1], [17, 100]], 8, true), 8, true), null);
+    const ended = auxv([[0, 0], [6, 4096]], 8, true);
+    assert.equal(parseAuxvPageSize(ended, 8, true), null);
+    assert.equal(parseAuxvPageSize(auxv([[6, 4097]], 8, true), 8, true), null);
+    assert.equal(parseAuxvPageSize(auxv([[6, 0]], 8, true), 8, true), null);
+    assert.equal(parseAuxvPageSize(new Uint8Array([6, 0, 0]), 8, true), null);
+  });
+  it("reads this machine's page size from /proc/self/auxv", () => {
+    assert.ok([4096, 16384, 65536].includes(pageSize()), `page size ${pageSize()}`);
   });
 });
 

@@ -24,7 +24,7 @@ function snapshot(gatewayPid: number, procs: P[], protectedPids: number[] = [999
     comm: (p.argv[0] ?? "").slice(0, 15),
     state: p.state ?? "S",
     utimeTicks: 0,
-    stimeTicks: 0, threads: 1,
+    stimeTicks: 0, threads: 1, rssPages: 0,
     startTicks: p.startTicks,
     ageMs: UPTIME_MS - p.startTicks * 10,
     startedAtMs: 1_700_000_000_000 + p.startTicks * 10,

@@ -35,6 +35,9 @@ describe("takeSnapshot", () => {
       assert.equal(py?.startedAtMs, 1_000_000 - (100_000 - 10_020));
       assert.equal(s.procs.get(200)?.cwd, "/srv");
       assert.equal(s.procs.get(301)?.cwd, null);
+      // Only the gateway's uid is read (from status); descendants' are not.
+      assert.equal(s.gateway.uid, 1000);
+      assert.equal(py?.uid, null);
     });
   }
 
@@ -52,13 +55,15 @@ describe("takeSnapshot", () => {
       ...tree.filter((p) => p.pid !== 301),
       { pid: 301, ppid: 300, startTicks: 2001, missing: ["cmdline"] },
       { pid: 302, ppid: 300, startTicks: 2002, rawStat: "302 (broken" },
-      { pid: 303, ppid: 300, startTicks: 2003, argv: ["node"], missing: ["status"] },
+      { pid: 303, ppid: 300, startTicks: 2003, argv: ["node"], missing: ["status"], rssKb: null },
     ];
     const fake = makeFakeProc(racy);
     roots.push(fake.cleanup);
     const s = takeSnapshot({ procRoot: fake.root, gatewayPid: 100, protectedPids: new Set() });
     assert.deepEqual([...s.procs.keys()].sort(), [200, 201, 300, 303]);
-    assert.equal(s.procs.get(303)?.rssBytes, null);
+    // A descendant's status is never read: its RSS comes from stat (0 pages here, as a zombie's).
+    assert.equal(s.procs.get(303)?.rssBytes, 0);
+    assert.equal(s.procs.get(303)?.uid, null);
     assert.deepEqual(s.skipped.map((x) => x.pid).sort(), [301, 302]);
   });
 
