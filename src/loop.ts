@@ -4,6 +4,7 @@ import { EXIT, type PassConfig } from "./config.js";
 import { GatewayNotFoundError, resolveGateway, type GatewaySpec } from "./proc/gateway.js";
 import { GatewayGoneError, protectedPidsOf } from "./proc/snapshot.js";
 import { mayLock } from "./supervise/lock.js";
+import { releaseGarbage } from "./supervise/memory.js";
 import { closeRun, error, holdGatewayLock, info, openRun, releaseGatewayLock, supervisedPass, warning, type Log, type RunState } from "./supervise/run.js";
 import type { Schedule } from "./supervise/schedule.js";
 import { MetricsFile } from "./report/metrics.js";
@@ -123,6 +124,12 @@ function claimAtStart(state: RunState, config: PassConfig, log: Log): void {
   holdGatewayLock(state, gateway, log);
 }
 
+/** What the loop does at each slot: one supervised pass, then its garbage handed back before the wait. */
+export async function loopPass(state: RunState, config: PassConfig, stop: AbortSignal, log: Log): Promise<void> {
+  await supervisedPass(state, config, { signal: stop }, log);
+  releaseGarbage();
+}
+
 /**
  * Runs passes on the schedule until `stop` aborts; resolves to the exit code (0 when stopped by a signal).
  * Throws LockHeldError at start-up (exit 5) when the gateway is locked by another live reaper then; later,
@@ -160,7 +167,7 @@ export async function runLoop(first: LoopSettings, deps: LoopDeps): Promise<numb
       }
       if (Date.now() < next.atMs) continue;
       const slotMs = next.atMs;
-      await supervisedPass(state, settings.config, { signal: stop }, log);
+      await loopPass(state, settings.config, stop, log);
       if (stop.aborted) break;
       const endedMs = Date.now();
       next = settings.schedule.nextAfter(slotMs);

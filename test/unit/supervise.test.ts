@@ -14,6 +14,7 @@ import { escapeLabelValue, MetricsFile } from "../../src/report/metrics.js";
 import { layerOptions } from "../../src/supervise/layers.js";
 import { acquireLock, ensureLockDir, LockDirError, LockHeldError, lockDir, lockFileName } from "../../src/supervise/lock.js";
 import { parseOptionsFile } from "../../src/supervise/options-file.js";
+import { releaseGarbage } from "../../src/supervise/memory.js";
 import { Throttle } from "../../src/supervise/run.js";
 import { FALLBACK_DELAY_MS, loadSchedule, nextRunAfter } from "../../src/supervise/schedule.js";
 import { execWord } from "../../src/systemd/units.js";
@@ -368,4 +369,17 @@ describe("ExecStart words", () => {
     ["x;y", '"x;y"'],
   ];
   for (const [word, expected] of table) it(JSON.stringify(word), () => assert.equal(execWord(word), expected));
+});
+
+describe("releaseGarbage (after each loop pass)", () => {
+  it("runs a full collection: an object nothing refers to is gone right after", async () => {
+    const ref = new WeakRef({ payload: new Array(10_000).fill("x") });
+    const nextJob = (): Promise<unknown> => new Promise((resolve) => setImmediate(resolve));
+    // A WeakRef target made (or deref'd) in a job stays alive until that job ends.
+    await nextJob();
+    assert.notEqual(ref.deref(), undefined, "nothing collected it yet (the check below means something)");
+    await nextJob();
+    releaseGarbage();
+    assert.equal(ref.deref(), undefined);
+  });
 });
