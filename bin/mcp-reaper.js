@@ -1,13 +1,12 @@
 #!/usr/bin/env node
-// Entry point: a tiny shim over the bundled CLI (dist/src/cli.bundle.js, built by `npm run build` / `npm ci`).
-import { main } from "../dist/src/cli.bundle.js";
+// Entry point: a tiny shim over the bundled CLI (dist/src/cli.bundle.cjs, built by `npm run build` /
+// `npm ci`). CommonJS (bin/package.json says so), like the bundle: Node 20 then never starts its ES
+// module loader for a one-shot run (see scripts/bundle.mjs for what each choice saved).
+// Output goes straight to fds 1 and 2 (src/report/out.ts): a reader that goes away (`| head`) is no
+// error, and process.stdout is never built.
+"use strict";
+const { main } = require("../dist/src/cli.bundle.cjs");
 
-// A reader that goes away (`mcp-reaper ... | head`, on stdout or stderr) is not an error worth a stack
-// trace or an exit code. Writes after that are dropped, and the run still finishes (a demo still
-// cleans up its processes).
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on("error", (err) => {
-    if (err.code !== "EPIPE") throw err;
-  });
-}
-process.exitCode = await main(process.argv);
+main(process.argv).then((code) => {
+  process.exitCode = code;
+});

@@ -1,5 +1,4 @@
 // The command line: argv -> typed config -> one pass (or a subcommand) -> report -> exit code.
-import { Writable } from "node:stream";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { DEFAULTS, EXIT, EXIT_TABLE, parseDuration, parseEnvMarker, parseEnvName, parsePositiveInt, parseRegex, UsageError, type PassConfig } from "./config.js";
 import { ConfigError } from "./hosts/read.js";
@@ -13,6 +12,7 @@ import type { ReportEvent } from "./report/events.js";
 import { formatHuman, PLAIN, type Paint } from "./report/human.js";
 import { formatJson } from "./report/json.js";
 import { formatLine, isJournal } from "./report/line.js";
+import { FdOut, type Out } from "./report/out.js";
 import { LockDirError, LockHeldError, mayLock } from "./supervise/lock.js";
 import { layerOptions } from "./supervise/layers.js";
 import { closeRun, holdGatewayLock, openRun, writeMetrics, type RunState } from "./supervise/run.js";
@@ -21,8 +21,8 @@ import { parseTimeZone } from "./supervise/schedule.js";
 import { captureCliWords } from "./systemd/command.js";
 
 export interface Io {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  stdout: Out;
+  stderr: Out;
   env: NodeJS.ProcessEnv;
 }
 
@@ -232,7 +232,7 @@ function serverConfig(o: PassOpts): Pick<PassConfig, "mcpConfigs" | "discoverCon
 
 /** Colour only on a terminal, never with NO_COLOR set (https://no-color.org), --no-color or --json. */
 export function wantsColor(io: Io, o: { color?: boolean; json?: boolean }): boolean {
-  return Boolean(io.stdout.isTTY) && o.color !== false && !o.json && !io.env.NO_COLOR;
+  return !o.json && o.color !== false && !io.env.NO_COLOR && Boolean(io.stdout.isTTY);
 }
 
 /** chalk is imported only when colour is on: a cron or systemd run never pays for it. */
@@ -274,14 +274,14 @@ ${EXIT_TABLE.map(([code, text]) => `  ${code}  ${text}`).join("\n")}`;
 
 function emit(io: Io, json: boolean, paint: Paint, event: ReportEvent): void {
   // Under systemd the journal gets one line per event with its priority, not the multi-line report.
-  const journal = !json && io.stdout === process.stdout && isJournal(1, io.env);
+  const journal = !json && io.stdout.fd === 1 && isJournal(1, io.env);
   io.stdout.write(`${json ? formatJson(event) : journal ? formatLine(event, true) : formatHuman(event, paint)}\n`);
 }
 
 async function runOnce(config: PassConfig, o: PassOpts, io: Io, run: RunState, onGateway: NonNullable<PassHooks["onGateway"]>): Promise<number> {
   const json = Boolean(o.json);
   const paint = await paintFor(wantsColor(io, o));
-  const progress = Boolean(io.stderr.isTTY) && !json;
+  const progress = !json && Boolean(io.stderr.isTTY);
   const result = await runPass(config, {
     onGateway,
     onPlan: (p) => {
@@ -330,15 +330,15 @@ function withOptionsFile<T extends PassOpts>(cmd: Command, io: Io): T {
 
 /** Under systemd, our one-line errors get journald's priority prefix (<3>, <4> for warnings) when stderr is the journal. */
 function journalAware(io: Io): Io {
-  if (io.stderr !== process.stderr || !isJournal(2, io.env)) return io;
-  const stderr = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      process.stderr.write(chunk.toString().replace(/^mcp-reaper: (warning: )?/gm, (m: string, w?: string) => `<${w ? 4 : 3}>${m}`), done);
-    },
-  });
+  const inner = io.stderr;
+  if (inner.fd !== 2 || !isJournal(2, io.env)) return io;
+  const stderr: Out = {
+    fd: 2,
+    isTTY: false,
+    write: (text: string) => inner.write(text.replace(/^mcp-reaper: (warning: )?/gm, (m: string, w?: string) => `<${w ? 4 : 3}>${m}`)),
+  };
   return { ...io, stderr };
 }
-
 
 function versionOrUnknown(): string {
   try {
@@ -404,7 +404,17 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 }
 
 /** Runs the CLI; resolves to the exit code. Never throws: every failure is one line on stderr. */
-export async function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+export async function main(argv: readonly string[], io: Io = { stdout: new FdOut(1), stderr: new FdOut(2), env: process.env }): Promise<number> {
+  const code = await runCli(argv, io);
+  // A report that could not be written (a full disk, a closed descriptor; not a reader that went away)
+  // must not pass for a clean run.
+  const lost = io.stdout instanceof FdOut ? io.stdout.failure : null;
+  if (lost === null) return code;
+  io.stderr.write(`mcp-reaper: cannot write to stdout (${lost}); the output is incomplete\n`);
+  return code === EXIT.OK ? EXIT.REAP_FAILED : code;
+}
+
+async function runCli(argv: readonly string[], io: Io): Promise<number> {
   let code: number = EXIT.OK;
   io = journalAware(io);
   const program = buildProgram(io, (c) => (code = c));

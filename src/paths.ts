@@ -1,5 +1,5 @@
 // Where this installation lives. The CLI may run from dist/src/*.js or from the esbuild bundle
-// (dist/src/cli.bundle.js), so paths are found by walking up to our package.json, not by a fixed ../../..
+// (dist/src/cli.bundle.cjs), so paths are found by walking up to our package.json, not by a fixed ../../..
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

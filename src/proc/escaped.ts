@@ -1,12 +1,12 @@
 // Sense (opt-in, --orphans): processes that may have escaped the gateway's subtree, with what ties them
 // to it. Reads every process on the host, so it runs only when asked. Deciding who is the gateway's
 // is left to src/decide/orphans.ts: this only gathers facts.
-import { spawnSync } from "node:child_process";
 import { parseCgroup, parseFdinfoMode, parseFdTarget, parseSsUnix, type FdKind, type FdMode } from "./links.js";
 import type { Stat } from "./parse.js";
 import type { HostScan } from "./host.js";
 import { listDir, readLink, readStatOrNull, readText } from "./read.js";
 import type { ProcInfo } from "./snapshot.js";
+import { childProcess } from "../lazy.js";
 
 export interface EscapedOptions {
   /** Output of `ss -xa`, or null when it cannot be had. Default: runs iproute2's ss (bounded to 5 s). */
@@ -50,7 +50,7 @@ export interface EscapedFacts {
 
 /** `ss -xa` through iproute2, or null when it is missing, fails or hangs. */
 export function runSsUnix(): string | null {
-  const r = spawnSync("ss", ["-xa"], { encoding: "utf8", timeout: 5000, maxBuffer: 64 * 1024 * 1024 });
+  const r = childProcess().spawnSync("ss", ["-xa"], { encoding: "utf8", timeout: 5000, maxBuffer: 64 * 1024 * 1024 });
   return r.status === 0 && typeof r.stdout === "string" ? r.stdout : null;
 }
 

@@ -1,7 +1,7 @@
 // Sense: the gateway as a systemd unit. Its process is the unit's MainPID, asked from systemctl each time,
 // so a gateway that systemd restarted (new pid) is followed.
-import { spawnSync } from "node:child_process";
 import { GatewayNotFoundError } from "./gateway.js";
+import { childProcess } from "../lazy.js";
 
 /** systemctl answers in ~10 ms; a hung bus must not hang a pass. */
 const SYSTEMCTL_TIMEOUT_MS = 10_000;
@@ -13,7 +13,7 @@ const SYSTEMCTL_TIMEOUT_MS = 10_000;
  */
 export function mainPidOfUnit(unit: string, user: boolean, env: NodeJS.ProcessEnv = process.env): number {
   const args = [...(user ? ["--user"] : []), "show", "-p", "MainPID", "--value", "--", unit];
-  const r = spawnSync("systemctl", args, { encoding: "utf8", timeout: SYSTEMCTL_TIMEOUT_MS, env, stdio: ["ignore", "pipe", "pipe"] });
+  const r = childProcess().spawnSync("systemctl", args, { encoding: "utf8", timeout: SYSTEMCTL_TIMEOUT_MS, env, stdio: ["ignore", "pipe", "pipe"] });
   const command = `systemctl ${args.join(" ")}`;
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;

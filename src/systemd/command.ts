@@ -1,5 +1,4 @@
 // `mcp-reaper systemd print|install`: the units with this installation's real paths and the options given.
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -10,6 +9,7 @@ import { makeDirs } from "../files.js";
 import { errorCode } from "../proc/read.js";
 import { binPath } from "../paths.js";
 import { OPTIONS_FILE, printUnits, renderUnits, SHIPPED, SUPERVISOR_SCHEDULE, type UnitOptions } from "./units.js";
+import { childProcess } from "../lazy.js";
 
 /** Options of `systemd print|install` that shape the units instead of going on the ExecStart line. */
 const UNIT_ONLY = new Set(["--user", "--dir", "--enable", "--run-as", "--schedule", "--proc-root", "--help", "--shipped"]);
@@ -109,7 +109,7 @@ export function systemdInstall(o: SystemdOpts, words: string[], io: Io): number 
   }
   for (const c of commands) {
     io.stdout.write(`$ ${c.join(" ")}\n`);
-    const r = spawnSync(c[0] as string, c.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
+    const r = childProcess().spawnSync(c[0] as string, c.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
     if (r.error || r.status !== 0) {
       const why = r.error ? (r.error as NodeJS.ErrnoException).code ?? r.error.message : r.stderr.trim().split("\n")[0] || `exit code ${r.status}`;
       io.stderr.write(`mcp-reaper: ${c.join(" ")} failed: ${why}\n`);

@@ -127,6 +127,41 @@ describe("help and version", () => {
   });
 });
 
+describe("output: a reader that leaves, a full disk, a terminal", () => {
+  const sh = (script: string, env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; stderr: string } => {
+    const r = spawnSync("bash", ["--norc", "--noprofile", "-c", script], { encoding: "utf8", timeout: 20_000, env: { PATH: process.env.PATH, HOME: process.env.HOME, BIN, NODE: process.execPath, ...env } });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it("a reader that went away (| true) is no error: exit 0, nothing on stderr", () => {
+    // `true` exits long before node has started, so the write meets a closed pipe (EPIPE).
+    const r = sh('"$NODE" "$BIN" --help | true; echo "status ${PIPESTATUS[0]}"');
+    assert.equal(r.stdout.trim(), "status 0");
+    assert.equal(r.stderr, "");
+  });
+
+  it("stdout that cannot be written (/dev/full) is one line on stderr and exit 1", () => {
+    const r = sh('"$NODE" "$BIN" --help > /dev/full');
+    assertOneLineError(r, 1, /cannot write to stdout \(ENOSPC\); the output is incomplete/);
+  });
+
+  const hasScript = spawnSync("script", ["--version"], { encoding: "utf8" }).status === 0;
+  it("colours the report on a terminal, and not with NO_COLOR, --no-color or --json", { skip: hasScript ? false : "no script(1) to make a terminal" }, () => {
+    const onTty = (args: string, env: NodeJS.ProcessEnv = {}): string =>
+      sh(`script -qec '"$NODE" "$BIN" --gateway-pid ${sleeper.pid} --dry-run ${args}' /dev/null`, env).stdout;
+    const ESC = "\x1b[";
+    assert.ok(onTty("").includes(ESC), "colour on a terminal");
+    assert.ok(onTty("").includes("no MCP server instances under this gateway"));
+    assert.ok(!onTty("", { NO_COLOR: "1" }).includes(ESC), "NO_COLOR");
+    assert.ok(!onTty("--no-color").includes(ESC), "--no-color");
+    const json = onTty("--json");
+    assert.ok(!json.includes(ESC), "--json");
+    assert.equal((JSON.parse(json.trim()) as { gateway: { pid: number } }).gateway.pid, sleeper.pid);
+    // Through a pipe, no colour either.
+    assert.ok(!run(["--gateway-pid", String(sleeper.pid), "--dry-run"]).stdout.includes(ESC), "pipe");
+  });
+});
+
 describe("a real gateway with nothing under it", () => {
   it("exits 0 and says so, plain text when not a terminal", () => {
     const r = run(["--gateway-pid", String(sleeper.pid), "--min-age", "0"]);
