@@ -2,9 +2,10 @@
 //
 // Why: a pass allocates ~1 MB (file texts, process records, the plan) and then the process sleeps until
 // the next slot. With no pressure V8 lets the heap grow instead of collecting: measured over 5,000
-// back-to-back passes with the units' --max-semi-space-size=1, RSS rose 58 -> 66 MB by pass 1,000 (heap
-// 15 -> 20 MB), while a full GC after every pass held it at 52.1-52.7 MB (heap 7 MB) to pass 5,000.
-// A full GC of that heap takes ~2-3 ms, once per pass: nothing next to a schedule counted in seconds.
+// back-to-back passes, RSS rose 70 -> ~100 MB with Node's defaults, and 58 -> 66 MB even with a 1 MB
+// young generation (--max-semi-space-size=1). A full GC after every pass holds it at 51.9-53.3 MB to
+// pass 5,000 and 52.5-53.8 MB to pass 20,000 (heap 7 MB), with or without that flag. It takes ~2-3 ms,
+// once per pass: nothing next to a schedule counted in seconds.
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 

@@ -99,11 +99,10 @@ function sandbox(o: UnitOptions): string[] {
 
 /**
  * Defaults the services set in their environment, so the options file (and the command line) still
- * override them: the activity guard on, and a small V8 young generation, which keeps a long-running
- * loop's RSS flat (measured: 60 -> 63 MB over 3,000 passes, against 72 -> 100 MB with Node's default).
+ * override them: the activity guard on. (No NODE_OPTIONS: the loop's full GC after each pass keeps
+ * its RSS flat under Node's defaults; see src/supervise/memory.ts.)
  */
-export const SERVICE_NODE_OPTIONS = "--max-semi-space-size=1";
-const SERVICE_ENV = ["Environment=MCP_REAPER_IDLE=10m", `Environment=NODE_OPTIONS=${SERVICE_NODE_OPTIONS}`];
+const SERVICE_ENV = ["Environment=MCP_REAPER_IDLE=10m"];
 
 function execStart(o: UnitOptions, extra: string[]): string {
   return ["ExecStart=" + [o.node, o.bin].map(execWord).join(" "), ...extra, ...o.args.map(execWord)].join(" ");
