@@ -2,7 +2,7 @@
 // re-checking each process's identity (pid + start ticks) right before every signal.
 import { setTimeout as sleep } from "node:timers/promises";
 import { ProcParseError } from "../proc/parse.js";
-import { errorCode, readStat } from "../proc/read.js";
+import { errorCode, readChildren, readStat, readStatOrNull } from "../proc/read.js";
 
 /** A process to end, named by (pid, startTicks) as the snapshot saw it. */
 export interface Target {
@@ -18,6 +18,8 @@ export interface TargetOutcome extends Target {
   signals: ("SIGTERM" | "SIGKILL")[];
   /** Why it was skipped or failed. */
   detail?: string;
+  /** Not in the snapshot: it appeared under a target afterwards (a wrapper forked or restarted its server). */
+  late?: true;
 }
 
 /** What may never be signalled, whatever the plan says. Checked before every signal. */
@@ -41,7 +43,7 @@ export interface TerminateOptions {
   signal?: AbortSignal;
 }
 
-type Check = { state: "alive" } | { state: "gone" } | { state: "skip"; why: string };
+type Check = { state: "alive"; threads: number } | { state: "gone" } | { state: "skip"; why: string };
 
 /**
  * Is this still the process we planned to signal? Never pid <= 1, ourselves or an ancestor, the
@@ -64,7 +66,35 @@ export function checkTarget(t: Target, guard: Guard): Check {
   if (stat === null) return { state: "gone" };
   if (stat.startTicks !== t.startTicks) return { state: "skip", why: `pid reused (start ticks ${t.startTicks} -> ${stat.startTicks})` };
   if (stat.state === "Z" || stat.state === "X") return { state: "gone" }; // exited; its parent collects the status
-  return { state: "alive" };
+  return { state: "alive", threads: stat.threads };
+}
+
+/**
+ * Adds to `outcomes` the processes that appeared under a live target since the snapshot: a wrapper
+ * that forked, or restarted the server we are about to stop. Left out, they would outlive the reap,
+ * orphaned to pid 1. Children come from the children files of each target whose identity still
+ * holds, each confirmed by its own stat's ppid, and are walked in turn. They are signalled like any
+ * target: checkTarget still stands before every signal. Returns the new outcomes.
+ */
+function adoptLateChildren(outcomes: TargetOutcome[], guard: Guard): TargetOutcome[] {
+  const known = new Set(outcomes.map((o) => o.pid));
+  const adopted: TargetOutcome[] = [];
+  // outcomes grows while it is walked: a late child's own children are found too.
+  for (let i = 0; i < outcomes.length; i++) {
+    const parent = outcomes[i] as TargetOutcome;
+    const c = checkTarget(parent, guard);
+    if (c.state !== "alive") continue;
+    for (const pid of readChildren(guard.procRoot, parent.pid, c.threads) ?? []) {
+      if (known.has(pid)) continue;
+      const stat = readStatOrNull(guard.procRoot, pid);
+      if (stat === null || stat.ppid !== parent.pid) continue;
+      known.add(pid);
+      const late: TargetOutcome = { pid, startTicks: stat.startTicks, result: "gone", signals: [], late: true };
+      outcomes.push(late);
+      adopted.push(late);
+    }
+  }
+  return adopted;
 }
 
 function send(o: TargetOutcome, sig: "SIGTERM" | "SIGKILL", kill: (pid: number, s: NodeJS.Signals) => void): void {
@@ -100,13 +130,15 @@ async function waitGone(pending: TargetOutcome[], guard: Guard, deadline: number
 }
 
 /**
- * Terminates `targets` together: SIGTERM to each (root first), wait up to graceMs, SIGKILL to the
- * survivors, wait for them to go. Every signal is preceded by checkTarget. Never throws for a
- * per-process failure: the outcome says what happened to each.
+ * Terminates `targets` together: SIGTERM to each (root first) and to whatever appeared under them since
+ * the snapshot, wait up to graceMs, SIGKILL to the survivors and to what appeared meanwhile, wait for
+ * them to go. Every signal is preceded by checkTarget. Never throws for a per-process failure: the
+ * outcome says what happened to each.
  */
 export async function terminate(targets: readonly Target[], guard: Guard, options: TerminateOptions): Promise<TargetOutcome[]> {
   const kill = options.kill ?? ((pid: number, s: NodeJS.Signals) => process.kill(pid, s));
   const outcomes: TargetOutcome[] = targets.map((t) => ({ pid: t.pid, startTicks: t.startTicks, result: "gone", signals: [] }));
+  adoptLateChildren(outcomes, guard);
   const termed: TargetOutcome[] = [];
   for (const o of outcomes) {
     const c = checkTarget(o, guard);
@@ -122,8 +154,10 @@ export async function terminate(targets: readonly Target[], guard: Guard, option
   if (termed.length === 0) return outcomes;
 
   const survivors = await waitGone(termed, guard, Date.now() + options.graceMs, options.signal);
+  // Children started during the grace (a wrapper that restarts its server on TERM) go with the survivors.
+  const lateInGrace = survivors.length > 0 ? adoptLateChildren(outcomes, guard) : [];
   const killed: TargetOutcome[] = [];
-  for (const o of survivors) {
+  for (const o of [...survivors, ...lateInGrace]) {
     const c = checkTarget(o, guard);
     if (c.state !== "alive") continue; // went away between the last poll and now
     o.result = "killed";

@@ -114,6 +114,34 @@ export function readEnviron(procRoot: string, pid: number): Map<string, string> 
   return bytes === null ? null : parseEnviron(bytes);
 }
 
+/**
+ * Children of `pid` from /proc/PID/task/TID/children, over every thread: a child belongs to the thread
+ * that forked it, and Node forks from worker threads too. Returns null when this kernel does not
+ * provide the files (CONFIG_PROC_CHILDREN off, as on some VM kernels).
+ */
+export function readChildren(procRoot: string, pid: number, threads: number): number[] | null {
+  // One thread: the main thread (tid = pid) is the only task, and its file holds every child.
+  const only = threads === 1 ? readText(`${procRoot}/${pid}/task/${pid}/children`, true) : null;
+  if (only !== null) return parseChildren(only, []);
+  const tids = listDir(`${procRoot}/${pid}/task`);
+  if (tids === null) return [];
+  const found: number[] = [];
+  let anyFile = false;
+  for (const tid of tids) {
+    const text = readText(`${procRoot}/${pid}/task/${tid}/children`, true);
+    if (text === null) continue;
+    anyFile = true;
+    parseChildren(text, found);
+  }
+  return anyFile || tids.length === 0 ? found : null;
+}
+
+/** "123 456 " -> [123, 456], appended to `into`. */
+function parseChildren(text: string, into: number[]): number[] {
+  for (const word of text.split(" ")) if (word !== "" && word !== "\n") into.push(Number(word));
+  return into;
+}
+
 let pageBytes: number | null = null;
 
 /**

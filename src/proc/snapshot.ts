@@ -8,7 +8,7 @@
 import { senseEscaped, type EscapedFacts, type EscapedOptions } from "./escaped.js";
 import { ProcParseError, parseUptimeMs, type IoCounters, type Stat } from "./parse.js";
 import { scanHost, type HostScan } from "./host.js";
-import { listDir, pageSize, readCmdline, readEnviron, readIo, readLink, readStatOrNull, readStatus, readText } from "./read.js";
+import { pageSize, readChildren, readCmdline, readEnviron, readIo, readLink, readStatOrNull, readStatus, readText } from "./read.js";
 
 /** Linux reports start times in USER_HZ ticks, which the kernel ABI fixes at 100 on every architecture. */
 export const TICKS_PER_SECOND = 100;
@@ -98,34 +98,6 @@ function readIoOrNull(procRoot: string, pid: number, skipped: Snapshot["skipped"
   }
 }
 
-/**
- * Children of `pid` from /proc/PID/task/TID/children, over every thread: a child belongs to the thread
- * that forked it, and Node forks from worker threads too. Returns null when this kernel does not
- * provide the files (CONFIG_PROC_CHILDREN off, as on some VM kernels).
- */
-function childrenFromTaskFiles(procRoot: string, pid: number, threads: number): number[] | null {
-  // One thread: the main thread (tid = pid) is the only task, and its file holds every child.
-  const only = threads === 1 ? readText(`${procRoot}/${pid}/task/${pid}/children`, true) : null;
-  if (only !== null) return parseChildren(only, []);
-  const tids = listDir(`${procRoot}/${pid}/task`);
-  if (tids === null) return [];
-  const found: number[] = [];
-  let anyFile = false;
-  for (const tid of tids) {
-    const text = readText(`${procRoot}/${pid}/task/${tid}/children`, true);
-    if (text === null) continue;
-    anyFile = true;
-    parseChildren(text, found);
-  }
-  return anyFile || tids.length === 0 ? found : null;
-}
-
-/** "123 456 " -> [123, 456], appended to `into`. */
-function parseChildren(text: string, into: number[]): number[] {
-  for (const word of text.split(" ")) if (word !== "" && word !== "\n") into.push(Number(word));
-  return into;
-}
-
 type Reader = (stat: Stat) => ProcInfo | null;
 
 /**
@@ -146,7 +118,7 @@ function walkChildrenFiles(
   for (let i = 0; i < queue.length; i++) {
     const parent = queue[i] as ProcInfo;
     const kids: number[] = [];
-    const kidsOf = parent === gateway ? gatewayKids : childrenFromTaskFiles(procRoot, parent.pid, parent.threads);
+    const kidsOf = parent === gateway ? gatewayKids : readChildren(procRoot, parent.pid, parent.threads);
     for (const child of kidsOf ?? []) {
       if (child === gateway.pid || procs.has(child)) continue;
       const stat = safeStat(procRoot, child, skipped);
@@ -268,7 +240,7 @@ export function takeSnapshot(options: SnapshotOptions): Snapshot {
   const gatewayStat = safeStat(procRoot, options.gatewayPid, skipped);
   if (gatewayStat === null) throw new GatewayGoneError(`no process with pid ${options.gatewayPid}`);
   // The gateway's own files tell whether the kernel has them; their list is the walk's first step.
-  const gatewayKids = options.fullScan ? null : childrenFromTaskFiles(procRoot, options.gatewayPid, gatewayStat.threads);
+  const gatewayKids = options.fullScan ? null : readChildren(procRoot, options.gatewayPid, gatewayStat.threads);
 
   const read = (stat: Stat, uid = false): ProcInfo | null =>
     readProcInfo(procRoot, stat, { uptimeMs, takenAtMs, skipped, environ: options.environ ?? false, io: options.withIo ?? false, uid });

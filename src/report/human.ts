@@ -60,7 +60,9 @@ function outcomeText(r: InstanceResult, paint: Paint): string {
     .join("; ");
   const word =
     r.outcome === "failed" ? paint.reap("FAILED") : r.outcome === "skipped" ? paint.warn("skipped") : r.outcome === "killed" ? paint.warn("killed (SIGKILL after grace)") : r.outcome === "terminated" ? paint.keep("terminated") : "already gone";
-  return `-> ${word} in ${r.durationMs}ms${detail ? ` (${detail})` : ""}`;
+  const late = r.targets.filter((t) => t.late).length;
+  const lateText = late > 0 ? `, with ${late} process${late === 1 ? "" : "es"} started after the scan` : "";
+  return `-> ${word} in ${r.durationMs}ms${lateText}${detail ? ` (${detail})` : ""}`;
 }
 
 /** "active 3.0s ago" for recent activity, "idle 42m00s" past a minute, "activity unknown" on a first look. */

@@ -39,6 +39,7 @@ function instanceJson(inst: PlannedInstance, result: InstanceResult | undefined,
             result: t.result,
             signals: t.signals,
             ...(t.detail ? { detail: t.detail } : {}),
+            ...(t.late ? { late: true } : {}),
           })),
         }
       : {}),

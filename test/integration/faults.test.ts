@@ -2,8 +2,8 @@
 // signal, a pid whose start ticks changed, EPERM (the CLI run as another user), a gateway that dies
 // mid-pass. Every signal goes through a recorder: nothing outside the plan may be signalled.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { accessSync, chownSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { accessSync, chownSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -218,4 +218,88 @@ describe("act step under faults", () => {
       for (const m of inst.members) assert.ok(gone(m.pid, m.startTicks), `${m.pid} (${m.argv.join(" ")}) survived`);
     }
   });
+
+  it("a process started inside a reaped instance after the snapshot is stopped with it, not orphaned", async (t) => {
+    // Each line on its FIFO makes the shell server start one more child (as a wrapper restarting its
+    // server would). The older instance is planned for reaping; then, before the act step, it starts a
+    // child the snapshot never saw.
+    const { gatewayPid, dir } = await shellServers(t, ['while read -r _ <&3; do sleep 300 & echo "$!" > "$DIR/late-$$"; done']);
+    let old: PlannedInstance | undefined;
+    let late: { pid: number; startTicks: number } | undefined;
+    const rec = recorder();
+    const r = await runPass(
+      { gateway: { kind: "pid", pid: gatewayPid }, policy: POLICY, graceMs: 2000, dryRun: false, procRoot: "/proc", stateFile: null },
+      {
+        kill: rec.kill,
+        onPlan: (p) => {
+          const reaped = instancesOf(p).filter((i) => i.action === "reap");
+          assert.equal(reaped.length, 1, JSON.stringify(instancesOf(p).map((i) => [i.rootPid, i.action, i.reason])));
+          old = reaped[0] as PlannedInstance;
+          assert.deepEqual(old.members.map((m) => m.pid), [old.rootPid]);
+          // Between plan and act: the planned instance starts a child.
+          writeFileSync(join(dir, `fifo-${old.rootPid}`), "go\n");
+          const lateFile = join(dir, `late-${old.rootPid}`);
+          const deadline = Date.now() + 5000;
+          while (!(existsSync(lateFile) && readFileSync(lateFile, "utf8").endsWith("\n")) && Date.now() < deadline);
+          const pid = Number(readFileSync(lateFile, "utf8").trim());
+          const stat = readStat("/proc", pid);
+          assert.equal(stat?.ppid, old.rootPid);
+          late = { pid, startTicks: stat?.startTicks ?? -1 };
+        },
+      },
+    );
+    assert.ok(old && late);
+    const [result] = r.results ?? [];
+    assert.equal(result?.outcome, "terminated", JSON.stringify(result));
+    const target = result?.targets.find((x) => x.pid === late?.pid);
+    assert.deepEqual({ late: target?.late, result: target?.result, signals: target?.signals }, { late: true, result: "terminated", signals: ["SIGTERM"] });
+    assert.ok(gone(late.pid, late.startTicks), "the late child outlived its instance");
+    assert.ok(gone(old.rootPid, old.rootStartTicks));
+    // Only the reaped instance was signalled: its root and the child it started.
+    assert.deepEqual(rec.sent.map(([pid]) => pid).sort((a, b) => a - b), [old.rootPid, late.pid].sort((a, b) => a - b));
+    assert.match(formatPass(r), /with 1 process started after the scan/);
+  });
+
+  it("a wrapper that ignores SIGTERM and starts a new child on it: both are killed after the grace", async (t) => {
+    const { gatewayPid, dir } = await shellServers(t, [
+      'trap \'sleep 300 & echo "$!" > "$DIR/respawn-$$"\' TERM',
+      // read is interrupted by the TERM; the loop goes on.
+      "while :; do read -r _ <&3; done",
+    ]);
+    const rec = recorder();
+    const r = await runPass({ gateway: { kind: "pid", pid: gatewayPid }, policy: POLICY, graceMs: 500, dryRun: false, procRoot: "/proc", stateFile: null }, { kill: rec.kill });
+    const [result] = r.results ?? [];
+    const old = instancesOf(r.plan).find((i) => i.action === "reap") as PlannedInstance;
+    const respawnFile = join(dir, `respawn-${old.rootPid}`);
+    assert.ok(existsSync(respawnFile), "the wrapper started a child on SIGTERM");
+    const respawned = Number(readFileSync(respawnFile, "utf8").trim());
+    assert.equal(result?.outcome, "killed", JSON.stringify(result));
+    const target = result?.targets.find((x) => x.pid === respawned);
+    assert.deepEqual({ late: target?.late, result: target?.result, signals: target?.signals }, { late: true, result: "killed", signals: ["SIGKILL"] });
+    assert.ok(gone(respawned, target?.startTicks ?? -1), "the respawned child outlived its wrapper");
+    assert.deepEqual(rec.sent, [[old.rootPid, "SIGTERM"], [old.rootPid, "SIGKILL"], [respawned, "SIGKILL"]]);
+  });
 });
+
+/**
+ * A gateway of our own (its own process group, killed after the test) running two instances of a
+ * shell "MCP server" (`sh mcp-server-late.sh`, FIFO on fd 3), 50 ms apart so the second is the newest,
+ * whose loop is `body`. Resolves once both have written their ready files.
+ */
+async function shellServers(t: { after: (fn: () => void) => void }, body: string[]): Promise<{ gatewayPid: number; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "mcp-reaper-late-"));
+  const server = join(dir, "mcp-server-late.sh");
+  writeFileSync(server, ['mkfifo "$DIR/fifo-$$"', 'exec 3<>"$DIR/fifo-$$"', 'echo ready > "$DIR/ready-$$"', ...body].join("\n"));
+  const gatewayJs = "const start = () => require('node:child_process').spawn('sh', [process.env.SERVER], { stdio: 'ignore' }); start(); setTimeout(start, 50); setInterval(() => {}, 1000);";
+  const gateway = spawn(process.execPath, ["-e", gatewayJs], { stdio: "ignore", detached: true, env: { ...process.env, DIR: dir, SERVER: server, MCP_REAPER_WORLD: `late-${process.pid}` } });
+  t.after(() => {
+    try {
+      process.kill(-(gateway.pid as number), "SIGKILL");
+    } catch {
+      // already gone
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await until("both shell servers ready", () => readdirSync(dir).filter((n) => n.startsWith("ready-")).length === 2);
+  return { gatewayPid: gateway.pid as number, dir };
+}
