@@ -1,5 +1,5 @@
 // Fake `npx -y <package> [args...]`: stays the parent of `sh -c "<server>; :"`, as real `npm exec` does.
-// Loaded by the generated <dir>/bin/npx so that the root process's argv reads `node .../npx -y @scope/pkg ...`.
+// Loaded by the generated <dir>/bin/npx, which runs as `node .../npx -y @scope/pkg ...` until it retitles.
 import { spawn } from "node:child_process";
 import { ENV } from "./protocol.js";
 
@@ -15,6 +15,10 @@ if (!pkg || !type || !serverJs || !process.env[ENV.dir]) {
   process.stderr.write("npx (fake): usage npx -y @scope/server-<type> [args]; needs MCP_REAPER_SERVER_JS\n");
   process.exit(2);
 }
+
+// Real npm (7-10) retitles itself `npm exec <pkg> <args>`: /proc/PID/cmdline then holds that one
+// string where argv was, NUL-padded. Do the same, so real-process runs meet the retitled shape.
+process.title = ["npm exec", pkg, ...rest].join(" ");
 
 const quote = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`;
 // `; :` gives sh a command after the server, so it cannot exec the server in place and stays its parent

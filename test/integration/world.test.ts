@@ -105,9 +105,11 @@ describe("demo world with 3 sessions, fetch ignoring SIGTERM", () => {
           assert.equal(server.comm, "node");
           assert.ok(server.argv.includes("--ignore-term"));
           break;
-        case "filesystem": { // gateway -> npx -> sh -> node
-          assert.equal(root.comm, "npx");
-          assert.deepEqual(root.argv.slice(1).map((w, i) => (i === 0 ? basename(w) : w)), ["npx", "-y", "@modelcontextprotocol/server-filesystem", "/tmp"]);
+        case "filesystem": { // gateway -> npx (retitled `npm exec ...`, as npm does) -> sh -> node
+          assert.equal(root.comm, "npm exec @model");
+          // The title overwrote argv in place: one string, then the NUL padding of the old argv.
+          assert.equal(root.argv[0], "npm exec @modelcontextprotocol/server-filesystem /tmp");
+          assert.ok(root.argv.slice(1).every((w) => w === ""), JSON.stringify(root.argv));
           const shell = proc(server.ppid);
           assert.equal(shell?.comm, "sh");
           assert.equal(shell?.ppid, root.pid);
