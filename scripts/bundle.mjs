@@ -35,7 +35,8 @@ await build({
   plugins: [lazyChildProcess],
   // paths.ts and lazy.ts find themselves by import.meta.url, which CommonJS spells with __filename.
   define: { "import.meta.url": "__bundleUrl" },
-  banner: { js: 'var __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  // "use strict" first: a directive only counts before any statement, and esbuild's own comes after the banner.
+  banner: { js: '"use strict";var __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
   // Whitespace and syntax only: identifiers keep their names, so class names in errors stay readable.
   minifyWhitespace: true,
   minifySyntax: true,

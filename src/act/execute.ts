@@ -43,7 +43,7 @@ export async function execute(p: Plan, options: ExecuteOptions): Promise<Instanc
     reaped.map(async (inst: PlannedInstance): Promise<InstanceResult> => {
       const started = Date.now();
       const targets = inst.members.filter((m) => m.state !== "Z" && m.state !== "X");
-      const outcomes = await terminate(targets, guard, options);
+      const outcomes = await terminate(targets, guard, { ...options, members: inst.members.map((m) => m.pid) });
       return { rootPid: inst.rootPid, outcome: instanceOutcome(outcomes), targets: outcomes, durationMs: Date.now() - started };
     }),
   );

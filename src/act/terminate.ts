@@ -2,6 +2,7 @@
 // re-checking each process's identity (pid + start ticks) right before every signal.
 import { setTimeout as sleep } from "node:timers/promises";
 import { ProcParseError } from "../proc/parse.js";
+import { scanHost, type HostScan } from "../proc/host.js";
 import { errorCode, readChildren, readStat, readStatOrNull } from "../proc/read.js";
 
 /** A process to end, named by (pid, startTicks) as the snapshot saw it. */
@@ -41,6 +42,8 @@ export interface TerminateOptions {
   kill?: (pid: number, signal: NodeJS.Signals) => void;
   /** Aborts the grace wait early (straight to SIGKILL). */
   signal?: AbortSignal;
+  /** Every pid of the instance as the snapshot saw it, zombies included: never taken for a late child. */
+  members?: Iterable<number>;
 }
 
 type Check = { state: "alive"; threads: number } | { state: "gone" } | { state: "skip"; why: string };
@@ -73,21 +76,31 @@ export function checkTarget(t: Target, guard: Guard): Check {
  * Adds to `outcomes` the processes that appeared under a live target since the snapshot: a wrapper
  * that forked, or restarted the server we are about to stop. Left out, they would outlive the reap,
  * orphaned to pid 1. Children come from the children files of each target whose identity still
- * holds, each confirmed by its own stat's ppid, and are walked in turn. They are signalled like any
- * target: checkTarget still stands before every signal. Returns the new outcomes.
+ * holds (from one scan of every stat where the kernel has no children files), are walked in turn, and
+ * are signalled like any target: checkTarget still stands before every signal. Returns the new ones.
+ *
+ * Not caught: a process forked and handed to pid 1 between two looks, as by a wrapper that starts one
+ * in its SIGTERM handler and exits at once (only a cgroup could hold it); --orphans can find such
+ * a server on a later pass.
  */
-function adoptLateChildren(outcomes: TargetOutcome[], guard: Guard): TargetOutcome[] {
-  const known = new Set(outcomes.map((o) => o.pid));
+function adoptLateChildren(outcomes: TargetOutcome[], guard: Guard, members: ReadonlySet<number>): TargetOutcome[] {
+  const known = new Set([...members, ...outcomes.map((o) => o.pid)]);
   const adopted: TargetOutcome[] = [];
+  let host: HostScan | null = null;
   // outcomes grows while it is walked: a late child's own children are found too.
   for (let i = 0; i < outcomes.length; i++) {
     const parent = outcomes[i] as TargetOutcome;
     const c = checkTarget(parent, guard);
     if (c.state !== "alive") continue;
-    for (const pid of readChildren(guard.procRoot, parent.pid, c.threads) ?? []) {
+    const kids = readChildren(guard.procRoot, parent.pid, c.threads) ?? (host ??= scanHost(guard.procRoot)).byParent.get(parent.pid) ?? [];
+    for (const pid of kids) {
       if (known.has(pid)) continue;
       const stat = readStatOrNull(guard.procRoot, pid);
-      if (stat === null || stat.ppid !== parent.pid) continue;
+      // A zombie is gone already; a child of another parent is not ours.
+      if (stat === null || stat.ppid !== parent.pid || stat.state === "Z" || stat.state === "X") continue;
+      // The parent must still be the same process now, after the child's stat named it: a pid is not
+      // reused while its process exists, so its ppid then meant our target, not a newcomer on its pid.
+      if (readStatOrNull(guard.procRoot, parent.pid)?.startTicks !== parent.startTicks) continue;
       known.add(pid);
       const late: TargetOutcome = { pid, startTicks: stat.startTicks, result: "gone", signals: [], late: true };
       outcomes.push(late);
@@ -138,7 +151,8 @@ async function waitGone(pending: TargetOutcome[], guard: Guard, deadline: number
 export async function terminate(targets: readonly Target[], guard: Guard, options: TerminateOptions): Promise<TargetOutcome[]> {
   const kill = options.kill ?? ((pid: number, s: NodeJS.Signals) => process.kill(pid, s));
   const outcomes: TargetOutcome[] = targets.map((t) => ({ pid: t.pid, startTicks: t.startTicks, result: "gone", signals: [] }));
-  adoptLateChildren(outcomes, guard);
+  const members = new Set([...targets.map((t) => t.pid), ...(options.members ?? [])]);
+  adoptLateChildren(outcomes, guard, members);
   const termed: TargetOutcome[] = [];
   for (const o of outcomes) {
     const c = checkTarget(o, guard);
@@ -155,7 +169,7 @@ export async function terminate(targets: readonly Target[], guard: Guard, option
 
   const survivors = await waitGone(termed, guard, Date.now() + options.graceMs, options.signal);
   // Children started during the grace (a wrapper that restarts its server on TERM) go with the survivors.
-  const lateInGrace = survivors.length > 0 ? adoptLateChildren(outcomes, guard) : [];
+  const lateInGrace = survivors.length > 0 ? adoptLateChildren(outcomes, guard, members) : [];
   const killed: TargetOutcome[] = [];
   for (const o of [...survivors, ...lateInGrace]) {
     const c = checkTarget(o, guard);

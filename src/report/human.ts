@@ -60,7 +60,7 @@ function outcomeText(r: InstanceResult, paint: Paint): string {
     .join("; ");
   const word =
     r.outcome === "failed" ? paint.reap("FAILED") : r.outcome === "skipped" ? paint.warn("skipped") : r.outcome === "killed" ? paint.warn("killed (SIGKILL after grace)") : r.outcome === "terminated" ? paint.keep("terminated") : "already gone";
-  const late = r.targets.filter((t) => t.late).length;
+  const late = r.targets.filter((t) => t.late && t.signals.length > 0).length;
   const lateText = late > 0 ? `, with ${late} process${late === 1 ? "" : "es"} started after the scan` : "";
   return `-> ${word} in ${r.durationMs}ms${lateText}${detail ? ` (${detail})` : ""}`;
 }

@@ -10,8 +10,8 @@ import { makeFakeProc, type FakeProc } from "./fakeproc.js";
 const tree: FakeProc[] = [
   { pid: 1, ppid: 0, comm: "init", startTicks: 1, argv: ["/sbin/init"] },
   { pid: 100, ppid: 1, comm: "openclaw-gatewa", startTicks: 500, argv: ["openclaw-gateway"], threads: [101, 102] },
-  { pid: 200, ppid: 100, comm: "uv", startTicks: 1000, argv: ["uv", "run", "mcp-yfinance-server"], cwd: "/srv", rssKb: 20_000 },
-  { pid: 201, ppid: 200, comm: "python", startTicks: 1002, argv: ["python", "mcp-yfinance-server"], rssKb: 90_000 },
+  { pid: 200, ppid: 100, comm: "uv", startTicks: 1000, argv: ["uv", "run", "mcp-yfinance-server"], cwd: "/srv", rssKb: 20_480 },
+  { pid: 201, ppid: 200, comm: "python", startTicks: 1002, argv: ["python", "mcp-yfinance-server"], rssKb: 90_112 },
   { pid: 300, ppid: 100, comm: "sh", startTicks: 2000, argv: ["sh", "-c", "node x.js"] },
   { pid: 301, ppid: 300, comm: "node", startTicks: 2001, argv: ["node", "x.js"] },
   { pid: 400, ppid: 1, comm: "unrelated", startTicks: 50, argv: ["sleep", "9"] },
@@ -30,7 +30,8 @@ describe("takeSnapshot", () => {
       assert.deepEqual([...s.procs.keys()].sort(), [200, 201, 300, 301]);
       assert.deepEqual(s.children.get(100)?.slice().sort(), [200, 300]);
       const py = s.procs.get(201);
-      assert.equal(py?.rssBytes, 90_000 * 1024);
+      // A whole number of pages on 4, 16 and 64 KiB kernels alike.
+      assert.equal(py?.rssBytes, 90_112 * 1024);
       assert.equal(py?.ageMs, 100_000 - 10_020);
       assert.equal(py?.startedAtMs, 1_000_000 - (100_000 - 10_020));
       assert.equal(s.procs.get(200)?.cwd, "/srv");
