@@ -7,7 +7,7 @@
 // ourselves; the benchmark (npm run bench) keeps those packages as the baselines it measures against.
 import { senseEscaped, type EscapedFacts, type EscapedOptions } from "./escaped.js";
 import { ProcParseError, parseUptimeMs, type IoCounters, type Stat } from "./parse.js";
-import { scanHost, type HostScan } from "./host.js";
+import { scanHost } from "./host.js";
 import { pageSize, readChildren, readCmdline, readEnviron, readIo, readLink, readStatOrNull, readStatus, readText } from "./read.js";
 
 /** Linux reports start times in USER_HZ ticks, which the kernel ABI fixes at 100 on every architecture. */
@@ -101,14 +101,13 @@ function readIoOrNull(procRoot: string, pid: number, skipped: Snapshot["skipped"
 type Reader = (stat: Stat) => ProcInfo | null;
 
 /**
- * Walks the gateway's subtree down the children files, reading each process whole (stat, then cmdline
- * and cwd) as it is reached; a process that exited meanwhile is left out with its children files
- * unread. Cost in proportion to the subtree.
+ * Walks the gateway's subtree, reading each process whole (stat, then cmdline and cwd) as it is
+ * reached; a process that exited meanwhile is left out, its children unasked. `childStats` gives a
+ * parent's children: from its children files (cost in proportion to the subtree) or a host scan.
  */
-function walkChildrenFiles(
-  procRoot: string,
+function walkSubtree(
   gateway: ProcInfo,
-  gatewayKids: readonly number[],
+  childStats: (parent: ProcInfo) => Iterable<Stat>,
   read: Reader,
   skipped: Snapshot["skipped"],
 ): { procs: Map<number, ProcInfo>; children: Map<number, number[]> } {
@@ -118,20 +117,15 @@ function walkChildrenFiles(
   for (let i = 0; i < queue.length; i++) {
     const parent = queue[i] as ProcInfo;
     const kids: number[] = [];
-    const kidsOf = parent === gateway ? gatewayKids : readChildren(procRoot, parent.pid, parent.threads);
-    for (const child of kidsOf ?? []) {
-      if (child === gateway.pid || procs.has(child)) continue;
-      const stat = safeStat(procRoot, child, skipped);
-      // The children files are documented as unreliable while a fork or reparent is under way:
-      // trust a child only when its own stat names the same parent.
-      if (stat === null || stat.ppid !== parent.pid) continue;
+    for (const stat of childStats(parent)) {
+      if (stat.pid === gateway.pid || procs.has(stat.pid)) continue;
       const p = read(stat);
       if (p === null) {
-        skipped.push({ pid: child, why: "exited while being read" });
+        skipped.push({ pid: stat.pid, why: "exited while being read" });
         continue;
       }
-      procs.set(child, p);
-      kids.push(child);
+      procs.set(stat.pid, p);
+      kids.push(stat.pid);
       queue.push(p);
     }
     children.set(parent.pid, kids);
@@ -139,33 +133,13 @@ function walkChildrenFiles(
   return { procs, children };
 }
 
-/** The same subtree from one stat read per pid on the host (kernels without children files). */
-function walkHostScan(
-  gateway: ProcInfo,
-  host: HostScan,
-  read: Reader,
-  skipped: Snapshot["skipped"],
-): { procs: Map<number, ProcInfo>; children: Map<number, number[]> } {
-  const procs = new Map<number, ProcInfo>();
-  const children = new Map<number, number[]>();
-  const queue = [gateway.pid];
-  for (let i = 0; i < queue.length; i++) {
-    const parent = queue[i] as number;
-    const kids: number[] = [];
-    for (const kid of host.byParent.get(parent) ?? []) {
-      if (kid === gateway.pid || procs.has(kid)) continue;
-      const p = read(host.stats.get(kid) as Stat);
-      if (p === null) {
-        skipped.push({ pid: kid, why: "exited while being read" });
-        continue;
-      }
-      procs.set(kid, p);
-      kids.push(kid);
-      queue.push(kid);
-    }
-    children.set(parent, kids);
+/** A parent's children by its children files, each trusted only when its own stat names that parent. */
+function* childStatsFromFiles(procRoot: string, pids: readonly number[] | null, parent: ProcInfo, skipped: Snapshot["skipped"]): Iterable<Stat> {
+  for (const pid of pids ?? []) {
+    const stat = safeStat(procRoot, pid, skipped);
+    // The children files are documented as unreliable while a fork or reparent is under way.
+    if (stat !== null && stat.ppid === parent.pid) yield stat;
   }
-  return { procs, children };
 }
 
 /** A pid and all its ancestors: for our own pid, the processes we must never signal. */
@@ -250,7 +224,11 @@ export function takeSnapshot(options: SnapshotOptions): Snapshot {
 
   const host = gatewayKids === null ? scanHost(procRoot, (pid, why) => skipped.push({ pid, why })) : null;
   const method: DiscoveryMethod = host === null ? "children-files" : "full-scan";
-  const { procs, children } = host === null ? walkChildrenFiles(procRoot, gateway, gatewayKids ?? [], read, skipped) : walkHostScan(gateway, host, read, skipped);
+  const childStats =
+    host === null
+      ? (parent: ProcInfo): Iterable<Stat> => childStatsFromFiles(procRoot, parent === gateway ? gatewayKids : readChildren(procRoot, parent.pid, parent.threads), parent, skipped)
+      : (parent: ProcInfo): Iterable<Stat> => (host.byParent.get(parent.pid) ?? []).map((pid) => host.stats.get(pid) as Stat);
+  const { procs, children } = walkSubtree(gateway, childStats, read, skipped);
 
   const protectedPids = options.protectedPids ?? protectedPidsOf(procRoot, process.pid);
   const escaped = options.orphans
