@@ -2,7 +2,7 @@
 // comm of any characters round-trips through a generated stat line.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseCmdline, parseEnviron, parseIo, parseStat, parseStatus, parseUptimeMs, ProcParseError } from "../../src/proc/parse.js";
+import { parseAuxvPageSize, parseCmdline, parseEnviron, parseIo, parseStat, parseStatus, parseUptimeMs, ProcParseError } from "../../src/proc/parse.js";
 import { statLine } from "../unit/fakeproc.js";
 import { forAll, SEED, type Rng } from "./prng.js";
 
@@ -82,6 +82,23 @@ describe(`parsers under fuzz (seed ${SEED})`, () => {
       const text = Buffer.from(bytes).toString("utf8");
       assert.equal(argv.join("\0"), text.endsWith("\0") && argv.length > 0 && text !== "\0" ? text.slice(0, -1) : text === "\0" ? "" : text);
       for (const [key] of parseEnviron(bytes)) assert.ok(!key.includes("\0") && !key.includes("="));
+    });
+  });
+
+  it("auxv: any bytes, at any offset, word size and byte order, give null or a plausible page size", () => {
+    forAll("auxv fuzz", CASES, (rng) => {
+      const raw = rng.bytes(rng.int(0, 130));
+      const wordBytes = rng.bool() ? 8 : 4;
+      // Often plant a whole little-endian AT_PAGESZ type word, so the found path runs too.
+      if (raw.length >= 2 * wordBytes && rng.bool()) {
+        const at = rng.int(0, Math.floor(raw.length / (2 * wordBytes)) - 1) * 2 * wordBytes;
+        raw.fill(0, at, at + wordBytes);
+        raw[at] = 6;
+      }
+      const offset = rng.int(0, 3);
+      const bytes = raw.subarray(Math.min(offset, raw.length));
+      const size = parseAuxvPageSize(bytes, wordBytes, rng.bool());
+      assert.ok(size === null || (size >= 1024 && size <= 1 << 20 && (size & (size - 1)) === 0), String(size));
     });
   });
 
