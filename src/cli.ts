@@ -116,7 +116,7 @@ function many<T>(parse: (text: string) => T): (text: string, previous: T[] | und
 function addServerOptions(cmd: Command): Command {
   return cmd
     .addOption(
-      new Option("--mcp-config <path>", "a host config naming MCP servers (openclaw.json, claude_desktop_config.json, .cursor/mcp.json, .vscode/mcp.json); repeatable")
+      new Option("--mcp-config <path>", "a host config naming MCP servers (openclaw.json, claude_desktop_config.json, ~/.claude.json, .cursor/mcp.json, .vscode/mcp.json); repeatable")
         .argParser(many((t) => t))
         .env("MCP_REAPER_MCP_CONFIG")
         .helpGroup("Server types:"),
@@ -245,7 +245,8 @@ async function paintFor(color: boolean): Promise<Paint> {
 
 const HELP_AFTER = `
 Durations: 500ms, 5s, 10m, 1h, 1d, or a bare number of seconds (--min-age 0 is valid).
-Every option can also come from the environment: --keep from MCP_REAPER_KEEP, and so on.
+Every option that takes a value (and --orphans, --user) can also come from the environment:
+--keep from MCP_REAPER_KEEP, and so on; --schedule, --options-file and the switches cannot.
 
 An instance is a child of the gateway with its whole subtree (uv -> python, npx -> sh -> node).
 Its server type is its command with launchers stripped (npx, npm exec, uvx, uv run, sh -c, node,
@@ -356,7 +357,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
-      outputError: (s, write) => write(`mcp-reaper: ${s.replace(/^error: /, "").trimEnd()}\n`),
+      // One line, the suggestion for a mistyped option ("\n(Did you mean ...?)") included.
+      outputError: (s, write) => write(`mcp-reaper: ${s.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")}\n`),
     })
     .exitOverride()
     // `systemd print --keep 2` must reach print, not the program's own --keep.
@@ -388,7 +390,16 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .description(verb === "print" ? "print the units (each under a `# FILE name` line) with this node, this mcp-reaper and the options given" : "write the units and print the systemctl commands (run them with --enable)")
       .addOption(new Option("--run-as <user>", "system units: run as this user (the gateway's), with no capabilities"))
       .addOption(new Option("--shipped", "the files in systemd/ (mcp-reaper found on PATH), ignoring the options").hideHelp())
-      .allowExcessArguments(false);
+      .allowExcessArguments(false)
+      .addHelpText(
+        "after",
+        `
+The options go on both ExecStart= lines (% and $ doubled for systemd), except these, which shape the units:
+  --user                user units (systemctl --user; WantedBy=default.target, no capabilities); with
+                        --gateway-unit it also goes on the lines
+  --schedule <cron>     the supervisor's schedule instead of "* * * * *" (the timer stays every 5 minutes)
+  --options-file <abs>  where both services read MCP_REAPER_* settings, instead of %E/mcp-reaper/options`,
+      );
     if (verb === "install") {
       sub
         .addOption(new Option("--dir <dir>", "write the units here (default: /etc/systemd/system, or ~/.config/systemd/user with --user)"))

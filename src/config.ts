@@ -3,7 +3,7 @@ import type { Policy } from "./decide/planner.js";
 import { DEFAULT_MATCH } from "./decide/planner.js";
 import type { GatewaySpec } from "./proc/gateway.js";
 
-/** One exit-code table, printed by --help and copied into the README. */
+/** One exit-code table: --help prints EXIT_TABLE, the README gives the same codes with the cases spelled out. */
 export const EXIT = {
   /** Done: everything planned was carried out (or, in a dry run, shown). */
   OK: 0,
@@ -21,10 +21,10 @@ export const EXIT = {
 
 export const EXIT_TABLE: readonly [number, string][] = [
   [EXIT.OK, "done (in a dry run: the plan was shown)"],
-  [EXIT.REAP_FAILED, "some reaps failed (EPERM, survived SIGKILL); see the report"],
-  [EXIT.USAGE, "usage error: bad option or value, or an untrusted lock directory; nothing was signalled"],
+  [EXIT.REAP_FAILED, "some reaps failed (EPERM, survived SIGKILL; see the report), an internal error, or stdout could not be written"],
+  [EXIT.USAGE, "usage error: bad option or value, or an untrusted lock directory or MCP_REAPER_LOCK_DIR; nothing was signalled"],
   [EXIT.GATEWAY, "gateway not found, ambiguous, not readable or refused; nothing was signalled"],
-  [EXIT.DUPLICATES, "with --check: duplicates would be reaped; nothing was signalled"],
+  [EXIT.DUPLICATES, "with --check: the plan would reap at least one instance; nothing was signalled"],
   [EXIT.LOCKED, "another mcp-reaper already watches this gateway process (its lock is held); nothing was signalled"],
 ];
 

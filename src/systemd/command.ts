@@ -12,7 +12,7 @@ import { OPTIONS_FILE, printUnits, renderUnits, SHIPPED, SUPERVISOR_SCHEDULE, ty
 import { childProcess } from "../lazy.js";
 
 /** Options of `systemd print|install` that shape the units instead of going on the ExecStart line. */
-const UNIT_ONLY = new Set(["--user", "--dir", "--enable", "--run-as", "--schedule", "--proc-root", "--help", "--shipped"]);
+const UNIT_ONLY = new Set(["--user", "--dir", "--enable", "--run-as", "--schedule", "--options-file", "--proc-root", "--help", "--shipped"]);
 
 /**
  * Records the options given on the command line, as typed, in order: they go on the ExecStart lines.
@@ -35,6 +35,7 @@ export interface SystemdOpts {
   user?: boolean;
   gatewayUnit?: string;
   schedule?: string;
+  optionsFile?: string;
   metricsFile?: string;
   stateFile?: string;
   runAs?: string;
@@ -42,6 +43,12 @@ export interface SystemdOpts {
   enable?: string | boolean;
   /** The files in systemd/ instead (how they are regenerated). */
   shipped?: boolean;
+}
+
+/** A path for EnvironmentFile= and ExecStart=: absolute, and plain enough to need no quoting there. */
+function unitPath(path: string, what: string): string {
+  if (!/^\/[A-Za-z0-9_@+=:,./-]+$/.test(path)) throw new UsageError(`${what} for the units must be an absolute path of plain characters (letters, digits, _@+=:,./-), got ${JSON.stringify(path)}`);
+  return path;
 }
 
 function unitOptions(o: SystemdOpts, words: string[]): UnitOptions {
@@ -56,6 +63,7 @@ function unitOptions(o: SystemdOpts, words: string[]): UnitOptions {
     bin,
     args,
     schedule: o.schedule ?? SUPERVISOR_SCHEDULE,
+    optionsFile: o.optionsFile === undefined ? OPTIONS_FILE : unitPath(o.optionsFile, "--options-file"),
     // ProtectSystem=strict: the files we write outside our runtime and state dirs must be named.
     writablePaths: [o.metricsFile, o.stateFile].filter((f): f is string => f !== undefined).map((f) => dirname(resolve(f))),
     runAs: o.runAs ?? null,
@@ -96,7 +104,7 @@ export function systemdInstall(o: SystemdOpts, words: string[], io: Io): number 
   if (which === null) {
     io.stdout.write(
       [
-        `settings: MCP_REAPER_* lines in ${settings} (${OPTIONS_FILE}), or the options given here`,
+        o.optionsFile === undefined ? `settings: MCP_REAPER_* lines in ${settings} (${OPTIONS_FILE}), or the options given here` : `settings: MCP_REAPER_* lines in ${o.optionsFile}, or the options given here`,
         "then, for the supervisor (one long-running loop):",
         `  ${commands[0]!.join(" ")}`,
         `  ${commands[1]!.join(" ")}`,

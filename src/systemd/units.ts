@@ -14,6 +14,11 @@ export interface UnitOptions {
   args: string[];
   /** The supervisor's --schedule. */
   schedule: string;
+  /**
+   * Where both services read their MCP_REAPER_* settings, as unit text: OPTIONS_FILE (a specifier), or
+   * an absolute path given to print/install with --options-file.
+   */
+  optionsFile?: string;
   /** Directories the services may write besides their runtime and state dirs (the metrics and state files'). */
   writablePaths: string[];
   /** System units only: run as this user (the gateway's) with no capabilities at all. Null: root with CAP_KILL + CAP_SYS_PTRACE. */
@@ -113,7 +118,9 @@ export function renderUnits(o: UnitOptions): { name: string; text: string }[] {
   const wantedBy = o.user === "both" ? "multi-user.target default.target" : o.user ? "default.target" : "multi-user.target";
   const oneshot = [
     "# mcp-reaper: one pass over the gateway's MCP stdio servers; started by mcp-reaper.timer.",
-    `# Settings: MCP_REAPER_* lines in ${OPTIONS_FILE} (%E: /etc, or ~/.config for user units).`,
+    o.optionsFile === undefined || o.optionsFile === OPTIONS_FILE
+      ? `# Settings: MCP_REAPER_* lines in ${OPTIONS_FILE} (%E: /etc, or ~/.config for user units).`
+      : `# Settings: MCP_REAPER_* lines in ${o.optionsFile}.`,
     "# Use either this timer or mcp-reaper-supervisor.service for a gateway, not both: they share one lock.",
     "[Unit]",
     "Description=Reap leaked MCP stdio servers under an AI gateway (one pass)",
@@ -121,7 +128,7 @@ export function renderUnits(o: UnitOptions): { name: string; text: string }[] {
     "[Service]",
     "Type=oneshot",
     ...SERVICE_ENV,
-    `EnvironmentFile=-${OPTIONS_FILE}`,
+    `EnvironmentFile=-${o.optionsFile ?? OPTIONS_FILE}`,
     execStart(o, []),
     "SyslogIdentifier=mcp-reaper",
     ...sandbox(o),
@@ -152,13 +159,13 @@ export function renderUnits(o: UnitOptions): { name: string; text: string }[] {
     "[Service]",
     "Type=exec",
     ...SERVICE_ENV,
-    execStart(o, ["--schedule", execWord(o.schedule), "--options-file", OPTIONS_FILE]),
+    execStart(o, ["--schedule", execWord(o.schedule), "--options-file", o.optionsFile ?? OPTIONS_FILE]),
     "ExecReload=/bin/kill -HUP $MAINPID",
     "Restart=on-failure",
     "RestartSec=10s",
     "# Exit 2 (bad options) and 5 (another reaper holds the lock) do not get better by restarting.",
     "RestartPreventExitStatus=2 5",
-    "# SIGTERM cuts a pass's grace wait; the loop exits within 2-3 s.",
+    "# SIGTERM cuts a pass's grace wait short (survivors get SIGKILL); the loop exits within seconds.",
     "TimeoutStopSec=15s",
     "SyslogIdentifier=mcp-reaper",
     ...sandbox(o),

@@ -288,6 +288,19 @@ describe("systemd units", () => {
       verify(readdirSync(out).map((f) => join(out, f)));
     });
   }
+  it("systemd print --options-file: both services read that file instead (once each); a relative path is exit 2", () => {
+    const r = run(["systemd", "print", "--gateway-pid", "1234", "--options-file", "/srv/reaper/options"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^EnvironmentFile=-\/srv\/reaper\/options$/m);
+    const supervisor = r.stdout.split("# FILE mcp-reaper-supervisor.service\n")[1] ?? "";
+    const execStart = /^ExecStart=.*$/m.exec(supervisor)?.[0] ?? "";
+    assert.equal(execStart.split("--options-file").length - 1, 1, execStart);
+    assert.match(execStart, /--options-file \/srv\/reaper\/options /);
+    assert.doesNotMatch(r.stdout, /%E\/mcp-reaper\/options/);
+    const bad = run(["systemd", "print", "--gateway-pid", "1234", "--options-file", "reaper.env"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^mcp-reaper: --options-file for the units must be an absolute path/);
+  });
   it("systemd install --dir writes the units and prints the commands; --enable runs them", () => {
     const out = join(dir, "units");
     const r = run(["systemd", "install", "--dir", out, "--gateway-pid", "1234"]);
