@@ -27,6 +27,14 @@ const FAMILIES: [name: string, type: "counter" | "gauge", help: string][] = [
   ["mcp_reaper_last_pass_success", "gauge", "1 if the last pass ran to the end with no failed reap, else 0."],
   ["mcp_reaper_last_success_timestamp_seconds", "gauge", "When a pass last ran to the end with no failed reap, in seconds since the epoch."],
 ];
+/**
+ * Per-type counters are carried over for ever, so their number is capped: a host whose type labels keep
+ * changing (a session id in the arguments) must not grow the file and the loop's memory without end.
+ * Types past the cap count under type="(other types)".
+ */
+export const MAX_TYPE_SERIES = 100;
+export const OTHER_TYPES = "(other types)";
+
 /** Carried over from the previous file besides the counters: a timer run must not forget the last success. */
 const CARRIED_GAUGES = new Set(["mcp_reaper_last_success_timestamp_seconds"]);
 
@@ -103,10 +111,21 @@ export class MetricsFile {
   }
 
   private add(name: string, labels: [string, string][], by: number): void {
-    const key = seriesKey(name, labels);
+    let key = seriesKey(name, labels);
+    if (!this.counters.has(key) && labels.some(([k]) => k === "type") && this.typeSeries(name) >= MAX_TYPE_SERIES) {
+      // Bounded: past MAX_TYPE_SERIES types, new ones count together.
+      labels = labels.map(([k, v]) => [k, k === "type" ? OTHER_TYPES : v]);
+      key = seriesKey(name, labels);
+    }
     const s = this.counters.get(key) ?? { name, labels, value: 0 };
     s.value += by;
     this.counters.set(key, s);
+  }
+
+  private typeSeries(name: string): number {
+    let n = 0;
+    for (const s of this.counters.values()) if (s.name === name && s.labels.some(([k]) => k === "type")) n++;
+    return n;
   }
 
   private set(name: string, value: number): void {

@@ -10,7 +10,7 @@ import { Command, Option } from "commander";
 import { UsageError } from "../../src/config.js";
 import { readStat } from "../../src/proc/read.js";
 import { formatLine, priorityOf } from "../../src/report/line.js";
-import { escapeLabelValue, MetricsFile } from "../../src/report/metrics.js";
+import { escapeLabelValue, MAX_TYPE_SERIES, MetricsFile, OTHER_TYPES } from "../../src/report/metrics.js";
 import { layerOptions } from "../../src/supervise/layers.js";
 import { acquireLock, ensureLockDir, LockDirError, LockHeldError, lockDir, lockFileName } from "../../src/supervise/lock.js";
 import { parseOptionsFile } from "../../src/supervise/options-file.js";
@@ -280,6 +280,23 @@ describe("lock", () => {
 describe("metrics", () => {
   it("escapes label values: backslash, quote, newline", () => {
     assert.equal(escapeLabelValue('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
+  });
+
+  it(`caps the per-type counters at ${MAX_TYPE_SERIES} types; the rest count under "${OTHER_TYPES}", across runs`, () => {
+    const path = join(tmp, "cap.prom");
+    let m = new MetricsFile(path);
+    for (let i = 0; i < MAX_TYPE_SERIES + 30; i++) {
+      if (i === MAX_TYPE_SERIES) {
+        m.write();
+        m = new MetricsFile(path); // a new run reads the counters back: the cap holds across runs too
+      }
+      m.recordPass(passResult({ label: `server --session=${i}`, kept: 1, outcomes: ["terminated"], rssBytes: 1 }), 1_700_000_000_000 + i);
+    }
+    m.write();
+    const reaped = parsePrometheusText(readFileSync(path, "utf8")).get("mcp_reaper_reaped_instances_total")?.samples ?? [];
+    assert.equal(reaped.length, MAX_TYPE_SERIES + 1);
+    assert.equal(reaped.find((x) => x.labels.type === OTHER_TYPES)?.value, 30);
+    assert.equal(reaped.reduce((sum, x) => sum + x.value, 0), MAX_TYPE_SERIES + 30);
   });
 
   it("writes a valid text-format file; counters carry over into the next run, gauges do not", () => {
