@@ -384,7 +384,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       setExit(await runDemo({ sessions: o.sessions, json: Boolean(o.json), paint: await paintFor(wantsColor(io, o)), io }));
     });
 
-  const systemd = program.command("systemd").description("print or install the systemd units: a oneshot service + timer, and the supervisor service");
+  const systemd = program
+    .command("systemd")
+    .description("print or install the systemd units: a oneshot service + timer, and the supervisor service")
+    .allowExcessArguments(false)
+    .action(() => {
+      throw new UsageError("systemd needs a subcommand: print or install (mcp-reaper systemd print --help)");
+    });
   for (const verb of ["print", "install"] as const) {
     const sub = addLoopOptions(addPassOptions(systemd.command(verb)))
       .description(verb === "print" ? "print the units (each under a `# FILE name` line) with this node, this mcp-reaper and the options given" : "write the units and print the systemctl commands (run them with --enable)")

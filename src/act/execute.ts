@@ -1,6 +1,6 @@
 // Act: carry a plan out. Every reaped instance is terminated as a whole subtree, all instances at once.
 import { instancesOf, keptPids, type Plan, type PlannedInstance } from "../decide/planner.js";
-import { terminate, type Guard, type TargetOutcome, type TerminateOptions } from "./terminate.js";
+import { freshHostScan, terminate, type Guard, type TargetOutcome, type TerminateOptions } from "./terminate.js";
 
 export type InstanceOutcome = "terminated" | "killed" | "gone" | "skipped" | "failed";
 
@@ -39,11 +39,20 @@ export async function execute(p: Plan, options: ExecuteOptions): Promise<Instanc
     keptPids: keptPids(p),
   };
   const reaped = instancesOf(p).filter((i) => i.action === "reap");
+  const hostScan = freshHostScan(options.procRoot);
   return Promise.all(
     reaped.map(async (inst: PlannedInstance): Promise<InstanceResult> => {
       const started = Date.now();
       const targets = inst.members.filter((m) => m.state !== "Z" && m.state !== "X");
-      const outcomes = await terminate(targets, guard, { ...options, members: inst.members.map((m) => m.pid) });
+      let outcomes: TargetOutcome[];
+      try {
+        outcomes = await terminate(targets, guard, { ...options, members: inst.members.map((m) => m.pid), hostScan });
+      } catch (err) {
+        // Not a per-process race (those are outcomes) but an I/O error reading /proc: this instance
+        // failed; the others, terminated at the same time, are still carried out.
+        const detail = `act step stopped: ${err instanceof Error ? err.message : String(err)}`;
+        outcomes = targets.map((t) => ({ pid: t.pid, startTicks: t.startTicks, result: "failed", signals: [], detail }));
+      }
       return { rootPid: inst.rootPid, outcome: instanceOutcome(outcomes), targets: outcomes, durationMs: Date.now() - started };
     }),
   );

@@ -44,6 +44,24 @@ export interface TerminateOptions {
   signal?: AbortSignal;
   /** Every pid of the instance as the snapshot saw it, zombies included: never taken for a late child. */
   members?: Iterable<number>;
+  /**
+   * Where the kernel has no children files, late children are looked for in a scan of every stat:
+   * execute() shares one (freshHostScan) between the instances it terminates at once.
+   */
+  hostScan?: () => HostScan;
+}
+
+/**
+ * A host scan made on first use and reused while younger than maxAgeMs: the instances of one act step
+ * look at about the same moment, and a scan of a few thousand processes costs tens of ms.
+ */
+export function freshHostScan(procRoot: string, maxAgeMs = 250): () => HostScan {
+  let cached: { atMs: number; scan: HostScan } | null = null;
+  return () => {
+    const now = Date.now();
+    if (cached === null || now - cached.atMs > maxAgeMs) cached = { atMs: now, scan: scanHost(procRoot) };
+    return cached.scan;
+  };
 }
 
 type Check = { state: "alive"; threads: number } | { state: "gone" } | { state: "skip"; why: string };
@@ -83,16 +101,23 @@ export function checkTarget(t: Target, guard: Guard): Check {
  * in its SIGTERM handler and exits at once (only a cgroup could hold it); --orphans can find such
  * a server on a later pass.
  */
-function adoptLateChildren(outcomes: TargetOutcome[], guard: Guard, members: ReadonlySet<number>): TargetOutcome[] {
+function adoptLateChildren(outcomes: TargetOutcome[], guard: Guard, members: ReadonlySet<number>, hostScan: () => HostScan): TargetOutcome[] {
   const known = new Set([...members, ...outcomes.map((o) => o.pid)]);
   const adopted: TargetOutcome[] = [];
-  let host: HostScan | null = null;
   // outcomes grows while it is walked: a late child's own children are found too.
   for (let i = 0; i < outcomes.length; i++) {
     const parent = outcomes[i] as TargetOutcome;
     const c = checkTarget(parent, guard);
     if (c.state !== "alive") continue;
-    const kids = readChildren(guard.procRoot, parent.pid, c.threads) ?? (host ??= scanHost(guard.procRoot)).byParent.get(parent.pid) ?? [];
+    let kids: readonly number[];
+    try {
+      kids = readChildren(guard.procRoot, parent.pid, c.threads) ?? hostScan().byParent.get(parent.pid) ?? [];
+    } catch (err) {
+      // A children file we cannot read (a --proc-root that is not procfs, no fds left): no late
+      // children found under this parent; the planned targets are still signalled.
+      if (errorCode(err) === undefined) throw err;
+      continue;
+    }
     for (const pid of kids) {
       if (known.has(pid)) continue;
       const stat = readStatOrNull(guard.procRoot, pid);
@@ -152,7 +177,8 @@ export async function terminate(targets: readonly Target[], guard: Guard, option
   const kill = options.kill ?? ((pid: number, s: NodeJS.Signals) => process.kill(pid, s));
   const outcomes: TargetOutcome[] = targets.map((t) => ({ pid: t.pid, startTicks: t.startTicks, result: "gone", signals: [] }));
   const members = new Set([...targets.map((t) => t.pid), ...(options.members ?? [])]);
-  adoptLateChildren(outcomes, guard, members);
+  const hostScan = options.hostScan ?? freshHostScan(guard.procRoot);
+  adoptLateChildren(outcomes, guard, members, hostScan);
   const termed: TargetOutcome[] = [];
   for (const o of outcomes) {
     const c = checkTarget(o, guard);
@@ -169,7 +195,7 @@ export async function terminate(targets: readonly Target[], guard: Guard, option
 
   const survivors = await waitGone(termed, guard, Date.now() + options.graceMs, options.signal);
   // Children started during the grace (a wrapper that restarts its server on TERM) go with the survivors.
-  const lateInGrace = survivors.length > 0 ? adoptLateChildren(outcomes, guard, members) : [];
+  const lateInGrace = survivors.length > 0 ? adoptLateChildren(outcomes, guard, members, hostScan) : [];
   const killed: TargetOutcome[] = [];
   for (const o of [...survivors, ...lateInGrace]) {
     const c = checkTarget(o, guard);

@@ -48,6 +48,9 @@ export interface SystemdOpts {
 /** A path for EnvironmentFile= and ExecStart=: absolute, and plain enough to need no quoting there. */
 function unitPath(path: string, what: string): string {
   if (!/^\/[A-Za-z0-9_@+=:,./-]+$/.test(path)) throw new UsageError(`${what} for the units must be an absolute path of plain characters (letters, digits, _@+=:,./-), got ${JSON.stringify(path)}`);
+  // The services see /tmp, /var/tmp and /dev of their own (PrivateTmp, PrivateDevices): systemd would
+  // read an EnvironmentFile= there from outside, the supervisor inside, and the two would differ.
+  if (/^\/(tmp|var\/tmp|dev)(\/|$)/.test(path)) throw new UsageError(`${what} ${path}: the units get private /tmp, /var/tmp and /dev (PrivateTmp, PrivateDevices), where the supervisor would not see it; use a path such as /etc/mcp-reaper/options`);
   return path;
 }
 

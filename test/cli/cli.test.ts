@@ -56,6 +56,8 @@ describe("usage errors: exit 2, one line, nothing done", () => {
     [["--gateway-pid", "2", "--gateway-name", "x"], /name the gateway once/],
     [["--gateway-pid", "2", "--bogus"], /unknown option '--bogus'/],
     [["--gatway-pid", "2"], /unknown option '--gatway-pid' \(Did you mean --gateway-pid\?\)/],
+    [["systemd"], /systemd needs a subcommand: print or install/],
+    [["systemd", "print", "--gateway-pid", "1234", "--options-file", "/tmp/reaper-options"], /PrivateTmp/],
     [["--gateway-pid", "2", "extra"], /too many arguments/],
     [["--gateway-name", ""], /must not be empty/],
     [["--gateway-pid", "2", "--idle", "0"], /--idle 0 would call every instance idle/],

@@ -1,6 +1,8 @@
 // Unit: the terminate routine over a fake /proc, with a kill() that only records: which processes get
 // which signal, late children (found by children files or, without them, by a scan), and the guard.
 import assert from "node:assert/strict";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { terminate, type Guard } from "../../src/act/terminate.js";
 import { makeFakeProc, type FakeProc } from "./fakeproc.js";
@@ -17,9 +19,10 @@ const tree: FakeProc[] = [
   { pid: 601, ppid: 600, startTicks: 950, argv: ["node", "kept-child.js"] },
 ];
 
-function run(childrenFiles: boolean, members: number[], guardOver: Partial<Guard> = {}) {
+function run(childrenFiles: boolean, members: number[], guardOver: Partial<Guard> = {}, tweak: (root: string) => void = () => undefined) {
   const fake = makeFakeProc(tree, { childrenFiles });
   roots.push(fake.cleanup);
+  tweak(fake.root);
   const sent: [number, string][] = [];
   const guard: Guard = { procRoot: fake.root, gatewayPid: 100, protectedPids: new Set([4242]), keptPids: new Set([600, 601]), ...guardOver };
   const targets = [
@@ -58,5 +61,28 @@ describe("terminate over a fake /proc", () => {
     assert.equal(late?.result, "skipped");
     assert.match(late?.detail ?? "", /ancestors/);
     assert.ok(!sent.some(([pid]) => pid === 502));
+  });
+
+  it("a pid a children file lists whose own stat names another parent is not adopted", async () => {
+    // 501's children file also lists 601, whose stat says its parent is 600 (a kept process).
+    const { outcomes, sent } = await run(true, [500, 501, 503], {}, (root) => writeFileSync(join(root, "501", "task", "501", "children"), "502 601 "));
+    assert.deepEqual(outcomes.filter((o) => o.late).map((o) => o.pid), [502]);
+    assert.ok(!sent.some(([pid]) => pid === 601));
+  });
+
+  it("a member of the instance left out of the targets is not taken for a late child", async () => {
+    const { outcomes, sent } = await run(true, [500, 501, 502, 503]);
+    assert.deepEqual(outcomes.filter((o) => o.late), []);
+    assert.ok(!sent.some(([pid]) => pid === 502));
+  });
+
+  it("a children file that cannot be read (a directory) finds no late child there, and the targets are still signalled", async () => {
+    const { outcomes, sent } = await run(true, [500, 501, 503], {}, (root) => {
+      const file = join(root, "501", "task", "501", "children");
+      rmSync(file);
+      mkdirSync(file);
+    });
+    assert.deepEqual(outcomes.filter((o) => o.late), []);
+    assert.deepEqual(sent.filter(([, sig]) => sig === "SIGTERM").map(([pid]) => pid), [500, 501]);
   });
 });
