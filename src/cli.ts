@@ -404,7 +404,8 @@ The options go on both ExecStart= lines (% and $ doubled for systemd), except th
   --user                user units (systemctl --user; WantedBy=default.target, no capabilities); with
                         --gateway-unit it also goes on the lines
   --schedule <cron>     the supervisor's schedule instead of "* * * * *" (the timer stays every 5 minutes)
-  --options-file <abs>  where both services read MCP_REAPER_* settings, instead of %E/mcp-reaper/options`,
+  --options-file <abs>  where both services read MCP_REAPER_* settings, instead of %E/mcp-reaper/options
+                        (an absolute path outside /tmp, /var/tmp and /dev)`,
       );
     if (verb === "install") {
       sub
