@@ -387,9 +387,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const systemd = program
     .command("systemd")
     .description("print or install the systemd units: a oneshot service + timer, and the supervisor service")
-    .allowExcessArguments(false)
-    .action(() => {
-      throw new UsageError("systemd needs a subcommand: print or install (mcp-reaper systemd print --help)");
+    .allowExcessArguments(true)
+    .action((_o: unknown, cmd: Command) => {
+      const word = cmd.args[0];
+      throw new UsageError(`${word === undefined ? "systemd needs a subcommand" : `unknown systemd subcommand ${JSON.stringify(word)}`}: print or install (mcp-reaper systemd print --help)`);
     });
   for (const verb of ["print", "install"] as const) {
     const sub = addLoopOptions(addPassOptions(systemd.command(verb)))
@@ -397,16 +398,15 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .addOption(new Option("--run-as <user>", "system units: run as this user (the gateway's), with no capabilities"))
       .addOption(new Option("--shipped", "the files in systemd/ (mcp-reaper found on PATH), ignoring the options").hideHelp())
       .allowExcessArguments(false)
-      .addHelpText(
-        "after",
-        `
-The options go on both ExecStart= lines (% and $ doubled for systemd), except these, which shape the units:
-  --user                user units (systemctl --user; WantedBy=default.target, no capabilities); with
-                        --gateway-unit it also goes on the lines
-  --schedule <cron>     the supervisor's schedule instead of "* * * * *" (the timer stays every 5 minutes)
-  --options-file <abs>  where both services read MCP_REAPER_* settings, instead of %E/mcp-reaper/options
-                        (an absolute path outside /tmp, /var/tmp and /dev)`,
-      );
+      .addHelpText("after", "\nThe other options go on both ExecStart= lines (% and $ doubled for systemd).");
+    // Here these shape the units instead of going on the ExecStart= lines: say what they do here.
+    const describe = (flag: string, text: string): void => {
+      const opt = sub.options.find((o) => o.long === flag);
+      if (opt) opt.description = text;
+    };
+    describe("--user", "user units (systemctl --user; WantedBy=default.target, no capabilities); with --gateway-unit it also goes on the lines");
+    describe("--schedule", 'the supervisor\'s schedule instead of "* * * * *" (the timer stays every 5 minutes)');
+    describe("--options-file", "where both services read MCP_REAPER_* settings instead of %E/mcp-reaper/options (absolute, outside /tmp, /var/tmp and /dev)");
     if (verb === "install") {
       sub
         .addOption(new Option("--dir <dir>", "write the units here (default: /etc/systemd/system, or ~/.config/systemd/user with --user)"))

@@ -57,6 +57,7 @@ describe("usage errors: exit 2, one line, nothing done", () => {
     [["--gateway-pid", "2", "--bogus"], /unknown option '--bogus'/],
     [["--gatway-pid", "2"], /unknown option '--gatway-pid' \(Did you mean --gateway-pid\?\)/],
     [["systemd"], /systemd needs a subcommand: print or install/],
+    [["systemd", "bogus"], /unknown systemd subcommand "bogus": print or install/],
     [["systemd", "print", "--gateway-pid", "1234", "--options-file", "/tmp/reaper-options"], /PrivateTmp/],
     [["--gateway-pid", "2", "extra"], /too many arguments/],
     [["--gateway-name", ""], /must not be empty/],
