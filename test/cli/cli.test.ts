@@ -149,6 +149,23 @@ describe("output: a reader that leaves, a full disk, a terminal", () => {
     assertOneLineError(r, 1, /cannot write to stdout \(ENOSPC\); the output is incomplete/);
   });
 
+  const hasPython = spawnSync("python3", ["--version"], { encoding: "utf8" }).status === 0;
+  it("a non-blocking stdout pipe that fills up (EAGAIN) is waited on, and every byte arrives", { skip: hasPython ? false : "no python3 to make the pipe" }, () => {
+    // python3 gives the child a one-page pipe with O_NONBLOCK set, waits until it is full while the
+    // child still runs (its next write meets EAGAIN), then reads it all.
+    const dir = mkdtempSync(join(tmpdir(), "mcp-reaper-eagain-"));
+    try {
+      writeFileSync(join(dir, "pipe.py"), PIPE_PY);
+      const r = spawnSync("python3", [join(dir, "pipe.py"), process.execPath, BIN], { encoding: "utf8", timeout: 20_000 });
+      assert.equal(r.status, 0, r.stderr);
+      const got = JSON.parse(r.stdout) as { full: boolean; code: number; bytes: number };
+      assert.equal(got.full, true, "the pipe never filled: EAGAIN was not exercised");
+      assert.deepEqual({ code: got.code, bytes: got.bytes }, { code: 0, bytes: Buffer.byteLength(run(["--help"]).stdout) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   const hasScript = spawnSync("script", ["--version"], { encoding: "utf8" }).status === 0;
   it("colours the report on a terminal, and not with NO_COLOR, --no-color or --json", { skip: hasScript ? false : "no script(1) to make a terminal" }, () => {
     const onTty = (args: string, env: NodeJS.ProcessEnv = {}): string =>
@@ -250,3 +267,28 @@ describe("--check and recorded trees", () => {
     }
   });
 });
+
+/** Runs argv[1] argv[2] --help with stdout on a one-page, non-blocking pipe; prints what arrived. */
+const PIPE_PY = `import array, fcntl, json, os, subprocess, sys, termios, time
+node, script = sys.argv[1], sys.argv[2]
+r, w = os.pipe()
+fcntl.fcntl(w, 1031, 4096)  # F_SETPIPE_SZ: a one-page pipe
+fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+p = subprocess.Popen([node, script, "--help"], stdout=w, stdin=subprocess.DEVNULL)
+os.close(w)
+avail = array.array("i", [0])
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline and p.poll() is None:
+    fcntl.ioctl(r, termios.FIONREAD, avail, True)
+    if avail[0] >= 4096:
+        break
+    time.sleep(0.002)
+full = avail[0] >= 4096 and p.poll() is None
+out = b""
+while True:
+    chunk = os.read(r, 65536)
+    if not chunk:
+        break
+    out += chunk
+print(json.dumps({"full": full, "code": p.wait(), "bytes": len(out)}))
+`;
