@@ -2,8 +2,8 @@
 // signal, a pid whose start ticks changed, EPERM (the CLI run as another user), a gateway that dies
 // mid-pass. Every signal goes through a recorder: nothing outside the plan may be signalled.
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { accessSync, chownSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { accessSync, chownSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -15,7 +15,7 @@ import { runPass } from "../../src/pass.js";
 import { readStat } from "../../src/proc/read.js";
 import { protectedPidsOf, takeSnapshot } from "../../src/proc/snapshot.js";
 import { formatPass } from "../../src/report/human.js";
-import { worldPerTest } from "./worlds.js";
+import { scriptedGateway, until, worldPerTest } from "./worlds.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/mcp-reaper.js", import.meta.url));
 const POLICY: Policy = { keep: 1, minAgeMs: 0, match: DEFAULT_MATCH, ignore: null, idleMs: null };
@@ -27,15 +27,6 @@ const world = worldPerTest();
 function gone(pid: number, startTicks: number): boolean {
   const s = readStat("/proc", pid);
   return s === null || s.startTicks !== startTicks || s.state === "Z" || s.state === "X";
-}
-
-/** Bounded wait (no sleeps for readiness): polls every 10 ms, fails with what it waited for. */
-async function until(what: string, ok: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`not after ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 function snapshotPlan(w: World): Plan {
@@ -282,24 +273,13 @@ describe("act step under faults", () => {
 });
 
 /**
- * A gateway of our own (its own process group, killed after the test) running two instances of a
- * shell "MCP server" (`sh mcp-server-late.sh`, FIFO on fd 3), 50 ms apart so the second is the newest,
- * whose loop is `body`. Resolves once both have written their ready files.
+ * Two instances of a shell "MCP server" (`sh mcp-server-late.sh`, FIFO on fd 3), 50 ms apart so the
+ * second is the newest, whose loop is `body`, under a gateway of the test's own.
  */
-async function shellServers(t: { after: (fn: () => void) => void }, body: string[]): Promise<{ gatewayPid: number; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), "mcp-reaper-late-"));
-  const server = join(dir, "mcp-server-late.sh");
-  writeFileSync(server, ['mkfifo "$DIR/fifo-$$"', 'exec 3<>"$DIR/fifo-$$"', 'echo ready > "$DIR/ready-$$"', ...body].join("\n"));
-  const gatewayJs = "const start = () => require('node:child_process').spawn('sh', [process.env.SERVER], { stdio: 'ignore' }); start(); setTimeout(start, 50); setInterval(() => {}, 1000);";
-  const gateway = spawn(process.execPath, ["-e", gatewayJs], { stdio: "ignore", detached: true, env: { ...process.env, DIR: dir, SERVER: server, MCP_REAPER_WORLD: `late-${process.pid}` } });
-  t.after(() => {
-    try {
-      process.kill(-(gateway.pid as number), "SIGKILL");
-    } catch {
-      // already gone
-    }
-    rmSync(dir, { recursive: true, force: true });
+function shellServers(t: { after: (fn: () => void) => void }, body: string[]): Promise<{ gatewayPid: number; dir: string }> {
+  return scriptedGateway(t, {
+    files: { "mcp-server-late.sh": ['mkfifo "$DIR/fifo-$$"', 'exec 3<>"$DIR/fifo-$$"', 'echo ready > "$DIR/ready-$$"', ...body].join("\n") },
+    gatewayJs: "const start = () => require('node:child_process').spawn('sh', [process.env.FILE_MCP_SERVER_LATE], { stdio: 'ignore' }); start(); setTimeout(start, 50); setInterval(() => {}, 1000);",
+    ready: 2,
   });
-  await until("both shell servers ready", () => readdirSync(dir).filter((n) => n.startsWith("ready-")).length === 2);
-  return { gatewayPid: gateway.pid as number, dir };
 }

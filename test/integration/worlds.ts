@@ -1,6 +1,10 @@
 // Test helper: worlds started by a test file are stopped after each test, also on failure, and must
 // leave no process behind.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach } from "node:test";
 import { startWorld, type World } from "../../src/demo/world.js";
 
@@ -17,4 +21,42 @@ export function worldPerTest(): (opts: Parameters<typeof startWorld>[0]) => Prom
     worlds.push(w);
     return w;
   };
+}
+
+/** Bounded wait (no sleeps for readiness): polls every 10 ms, fails with what it waited for. */
+export async function until(what: string, ok: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`not after ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
+ * A gateway of a test's own, for shapes the demo world does not make: `files` are written to a fresh
+ * dir (their paths in env as FILE_<name without extension, upper-cased, - as _>, the dir as DIR), then
+ * `node -e gatewayJs` starts in a process group of its own, killed with everything in it after the
+ * test. Resolves once `ready` files named ready-* exist in the dir.
+ */
+export async function scriptedGateway(
+  t: { after: (fn: () => void) => void },
+  o: { files: Record<string, string>; gatewayJs: string; ready: number },
+): Promise<{ gatewayPid: number; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "mcp-reaper-scripted-"));
+  const env: NodeJS.ProcessEnv = { ...process.env, DIR: dir, MCP_REAPER_WORLD: `scripted-${process.pid}` };
+  for (const [name, text] of Object.entries(o.files)) {
+    writeFileSync(join(dir, name), text);
+    env[`FILE_${name.replace(/\.[^.]*$/, "").replace(/-/g, "_").toUpperCase()}`] = join(dir, name);
+  }
+  const gateway = spawn(process.execPath, ["-e", o.gatewayJs], { stdio: "ignore", detached: true, env });
+  t.after(() => {
+    try {
+      process.kill(-(gateway.pid as number), "SIGKILL");
+    } catch {
+      // already gone
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await until(`${o.ready} ready files`, () => readdirSync(dir).filter((n) => n.startsWith("ready-")).length >= o.ready);
+  return { gatewayPid: gateway.pid as number, dir };
 }

@@ -1,0 +1,57 @@
+// Integration: OpenClaw 2026.9's wrapper layers as real processes: gateway -> node service-child-relay.js
+// -> node service-child-group-anchor.js -> server. The relay is passed through and never touched; each
+// anchor is the root of its instance; older instances go whole, the relay and the newest stay.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { instancesOf, DEFAULT_MATCH, type Policy } from "../../src/decide/planner.js";
+import { runPass } from "../../src/pass.js";
+import { readStat } from "../../src/proc/read.js";
+import { scriptedGateway } from "./worlds.js";
+
+const POLICY: Policy = { keep: 1, minAgeMs: 0, match: DEFAULT_MATCH, ignore: null, idleMs: null };
+
+const alive = (pid: number, startTicks: number): boolean => {
+  const s = readStat("/proc", pid);
+  return s !== null && s.startTicks === startTicks && s.state !== "Z" && s.state !== "X";
+};
+
+describe("OpenClaw relay and anchor layers, real processes", () => {
+  it("reaps the older anchors with their servers; the relay and the newest anchor stay", async (t) => {
+    const spawnLater = (what: string, n: number): string =>
+      `const { spawn } = require('node:child_process'); let i = 0; const next = () => { ${what}; if (++i < ${n}) setTimeout(next, 50); }; next(); setInterval(() => {}, 1000);`;
+    const { gatewayPid } = await scriptedGateway(t, {
+      files: {
+        // Real names: the planner knows the layers by script basename.
+        "service-child-relay.js": spawnLater("spawn(process.execPath, [process.env.FILE_SERVICE_CHILD_GROUP_ANCHOR], { stdio: 'ignore' })", 3),
+        "service-child-group-anchor.js": spawnLater("spawn('sh', [process.env.FILE_MCP_SERVER_LAYERED], { stdio: 'ignore' })", 1),
+        "mcp-server-layered.sh": ['mkfifo "$DIR/fifo-$$"', 'exec 3<>"$DIR/fifo-$$"', 'echo ready > "$DIR/ready-$$"', 'read -r _ <&3'].join("\n"),
+      },
+      gatewayJs: "require('node:child_process').spawn(process.execPath, [process.env.FILE_SERVICE_CHILD_RELAY], { stdio: 'ignore' }); setInterval(() => {}, 1000);",
+      ready: 3,
+    });
+
+    const r = await runPass({ gateway: { kind: "pid", pid: gatewayPid }, policy: POLICY, graceMs: 2000, dryRun: false, procRoot: "/proc", stateFile: null });
+    const relays = (r.plan.wrappers ?? []).filter((w) => w.kind === "relay");
+    assert.equal(relays.length, 1, JSON.stringify(r.plan.wrappers));
+    const relay = relays[0] as { pid: number };
+    const instances = instancesOf(r.plan);
+    assert.equal(instances.length, 3, JSON.stringify(instances.map((i) => [i.rootPid, i.members.map((m) => m.argv.join(" "))])));
+    for (const inst of instances) {
+      // Each instance is an anchor and the server under it; the type comes from the server.
+      assert.deepEqual(inst.members.map((m) => m.depth), [0, 1]);
+      assert.match(inst.members[0]?.argv.join(" ") ?? "", /service-child-group-anchor\.js$/);
+      assert.match(inst.signature.label, /mcp-server-layered\.sh/);
+    }
+    const kept = instances.filter((i) => i.action === "keep");
+    const reaped = instances.filter((i) => i.action === "reap");
+    assert.equal(kept.length, 1);
+    assert.equal(reaped.length, 2);
+    assert.deepEqual(r.results?.map((x) => x.outcome), ["terminated", "terminated"]);
+
+    for (const inst of reaped) for (const m of inst.members) assert.ok(!alive(m.pid, m.startTicks), `reaped ${m.pid} (${m.argv.join(" ")}) still runs`);
+    for (const m of kept[0]?.members ?? []) assert.ok(alive(m.pid, m.startTicks), `kept ${m.pid} is gone`);
+    const relayStat = readStat("/proc", relay.pid);
+    assert.ok(relayStat !== null && relayStat.state !== "Z", "the relay was touched");
+    assert.equal(relayStat?.ppid, gatewayPid);
+  });
+});
