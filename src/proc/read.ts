@@ -152,7 +152,7 @@ let pageBytes: number | null = null;
 export function pageSize(): number {
   if (pageBytes !== null) return pageBytes;
   const bytes = readBytes("/proc/self/auxv");
-  const wordBytes = ["arm", "ia32", "mips", "mipsel", "ppc"].includes(process.arch) ? 4 : 8;
+  const wordBytes = ["arm", "ia32", "mips", "mipsel", "ppc", "s390"].includes(process.arch) ? 4 : 8;
   const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
   pageBytes = (bytes && parseAuxvPageSize(bytes, wordBytes, littleEndian)) ?? 4096;
   return pageBytes;

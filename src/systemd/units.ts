@@ -18,7 +18,7 @@ export interface UnitOptions {
    * Where both services read their MCP_REAPER_* settings, as unit text: OPTIONS_FILE (a specifier), or
    * an absolute path given to print/install with --options-file.
    */
-  optionsFile?: string;
+  optionsFile: string;
   /** Directories the services may write besides their runtime and state dirs (the metrics and state files'). */
   writablePaths: string[];
   /** System units only: run as this user (the gateway's) with no capabilities at all. Null: root with CAP_KILL + CAP_SYS_PTRACE. */
@@ -118,9 +118,7 @@ export function renderUnits(o: UnitOptions): { name: string; text: string }[] {
   const wantedBy = o.user === "both" ? "multi-user.target default.target" : o.user ? "default.target" : "multi-user.target";
   const oneshot = [
     "# mcp-reaper: one pass over the gateway's MCP stdio servers; started by mcp-reaper.timer.",
-    o.optionsFile === undefined || o.optionsFile === OPTIONS_FILE
-      ? `# Settings: MCP_REAPER_* lines in ${OPTIONS_FILE} (%E: /etc, or ~/.config for user units).`
-      : `# Settings: MCP_REAPER_* lines in ${o.optionsFile}.`,
+    `# Settings: MCP_REAPER_* lines in ${o.optionsFile}${o.optionsFile === OPTIONS_FILE ? " (%E: /etc, or ~/.config for user units)" : ""}.`,
     "# Use either this timer or mcp-reaper-supervisor.service for a gateway, not both: they share one lock.",
     "[Unit]",
     "Description=Reap leaked MCP stdio servers under an AI gateway (one pass)",
@@ -128,7 +126,7 @@ export function renderUnits(o: UnitOptions): { name: string; text: string }[] {
     "[Service]",
     "Type=oneshot",
     ...SERVICE_ENV,
-    `EnvironmentFile=-${o.optionsFile ?? OPTIONS_FILE}`,
+    `EnvironmentFile=-${o.optionsFile}`,
     execStart(o, []),
     "SyslogIdentifier=mcp-reaper",
     ...sandbox(o),
@@ -159,7 +157,7 @@ export function renderUnits(o: UnitOptions): { name: string; text: string }[] {
     "[Service]",
     "Type=exec",
     ...SERVICE_ENV,
-    execStart(o, ["--schedule", execWord(o.schedule), "--options-file", o.optionsFile ?? OPTIONS_FILE]),
+    execStart(o, ["--schedule", execWord(o.schedule), "--options-file", o.optionsFile]),
     "ExecReload=/bin/kill -HUP $MAINPID",
     "Restart=on-failure",
     "RestartSec=10s",
@@ -189,6 +187,7 @@ export const SHIPPED: UnitOptions = {
   bin: "mcp-reaper",
   args: [],
   schedule: SUPERVISOR_SCHEDULE,
+  optionsFile: OPTIONS_FILE,
   writablePaths: [],
   runAs: null,
 };
