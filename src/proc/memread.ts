@@ -1,0 +1,214 @@
+// Thin reads of the memory and task-limit files under a proc root; the parsing lives in memparse.ts.
+import { statSync } from "node:fs";
+import { errorCode, listPids, readText } from "./read.js";
+import {
+  parseCgroupPaths,
+  parseLoadavgTasks,
+  parseMeminfo,
+  parseNprocLimit,
+  parsePidsCurrent,
+  parsePidsMax,
+  parsePidsMounts,
+  parsePsiSomeAvg10,
+  parseSmapsRollup,
+  type Meminfo,
+  type SmapsRollup,
+} from "./memparse.js";
+import { ProcParseError, parseStatus } from "./parse.js";
+
+/** One process's smaps_rollup, or why there is none. */
+export type RollupRead =
+  | { kind: "ok"; rollup: SmapsRollup }
+  /** Exited, or a zombie / kernel thread with no address space: nothing of it is left to free. */
+  | { kind: "gone" }
+  /** Ptrace-checked (PTRACE_MODE_READ): another user's process without CAP_SYS_PTRACE. */
+  | { kind: "denied" }
+  /** This kernel has no smaps_rollup (before 4.14), or its text lacked a field we need. */
+  | { kind: "unavailable"; why: string };
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch (err) {
+    if (errorCode(err) === "ENOENT" || errorCode(err) === "ESRCH") return false;
+    throw err;
+  }
+}
+
+/**
+ * Reads /proc/PID/smaps_rollup. The kernel walks the page tables to write it (the cost grows with the
+ * mappings, not with RSS read from stat), so it is read for the gateway's instances only. Why a read
+ * failed is asked only on that path: a file that exists but cannot be opened is a denied one.
+ */
+export function readSmapsRollup(procRoot: string, pid: number): RollupRead {
+  const path = `${procRoot}/${pid}/smaps_rollup`;
+  const text = readText(path);
+  if (text === null) {
+    if (exists(path)) return { kind: "denied" };
+    if (exists(`${procRoot}/${pid}/stat`)) return { kind: "unavailable", why: "no smaps_rollup (kernel before 4.14)" };
+    return { kind: "gone" };
+  }
+  try {
+    const rollup = parseSmapsRollup(text);
+    return rollup === null ? { kind: "gone" } : { kind: "ok", rollup };
+  } catch (err) {
+    if (err instanceof ProcParseError) return { kind: "unavailable", why: err.message };
+    throw err;
+  }
+}
+
+/** MemTotal and MemAvailable, or null when /proc/meminfo cannot be read or lacks them. */
+export function readMeminfo(procRoot: string): Meminfo | null {
+  const text = readText(`${procRoot}/meminfo`);
+  if (text === null) return null;
+  try {
+    return parseMeminfo(text);
+  } catch (err) {
+    if (err instanceof ProcParseError) return null;
+    throw err;
+  }
+}
+
+/** `some avg10` of /proc/pressure/memory in percent, or null where the kernel has no PSI (CONFIG_PSI off, or psi=0). */
+export function readMemoryPsi(procRoot: string): number | null {
+  const text = readText(`${procRoot}/pressure/memory`);
+  if (text === null || text === "") return null;
+  try {
+    return parsePsiSomeAvg10(text);
+  } catch (err) {
+    if (err instanceof ProcParseError) return null;
+    throw err;
+  }
+}
+
+/** A cgroup with a pids limit, on the way from the gateway's cgroup up to the root. */
+export interface PidsLevel {
+  /** The cgroup directory (holds pids.max and pids.current). */
+  dir: string;
+  max: number;
+}
+
+function readNumber<T>(path: string, parse: (t: string) => T): T | undefined {
+  const text = readText(path);
+  if (text === null || text === "") return undefined;
+  try {
+    return parse(text);
+  } catch (err) {
+    if (err instanceof ProcParseError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * The cgroups that limit the gateway's tasks: its own cgroup and each ancestor with a pids.max other
+ * than `max` (systemd's TasksMax= sits on the service's cgroup; a user service is also bounded by
+ * user-UID.slice, 33% of the host's by default). Read once per pass; a look then reads only pids.current
+ * of each (one or two files). Empty when no limit is set or the pids controller is not mounted.
+ */
+export function pidsLimitsOf(procRoot: string, pid: number): PidsLevel[] {
+  const cgroup = readText(`${procRoot}/${pid}/cgroup`);
+  const mountinfo = readText(`${procRoot}/self/mountinfo`);
+  if (cgroup === null || mountinfo === null) return [];
+  const paths = parseCgroupPaths(cgroup);
+  const mounts = parsePidsMounts(mountinfo);
+  // v1 pids hierarchy first where there is one (hybrid hosts: v2 then carries no pids controller).
+  const candidates: [string | null, number][] = [
+    [paths.pidsV1, 1],
+    [paths.v2, 2],
+  ];
+  for (const [path, version] of candidates) {
+    const mount = mounts.find((m) => m.version === version);
+    if (path === null || mount === undefined) continue;
+    // A path outside what the mount shows ("/../x" in a cgroup namespace) cannot be reached from here.
+    const rel = mount.root === "/" ? path : path.startsWith(`${mount.root}/`) || path === mount.root ? path.slice(mount.root.length) || "/" : null;
+    if (rel === null || rel.includes("/..")) continue;
+    const levels: PidsLevel[] = [];
+    let any = false;
+    for (let p = rel; ; p = p.slice(0, p.lastIndexOf("/")) || "/") {
+      const dir = `${mount.mountPoint}${p === "/" ? "" : p}`;
+      const max = readNumber(`${dir}/pids.max`, parsePidsMax);
+      if (max !== undefined) any = true;
+      if (typeof max === "number") levels.push({ dir, max });
+      if (p === "/") break;
+    }
+    if (any) return levels;
+  }
+  return [];
+}
+
+/** Tasks left under the tightest of these limits (pids.max - pids.current), or null when none could be read. */
+export function pidsLeft(levels: readonly PidsLevel[]): number | null {
+  let left: number | null = null;
+  for (const l of levels) {
+    const current = readNumber(`${l.dir}/pids.current`, parsePidsCurrent);
+    if (current === undefined) continue;
+    left = Math.min(left ?? Infinity, l.max - current);
+  }
+  return left;
+}
+
+/** The gateway's real uid and its RLIMIT_NPROC soft limit (null: unlimited), or null when unreadable. */
+export function nprocLimitOf(procRoot: string, pid: number): { uid: number; limit: number | null } | null {
+  const status = readText(`${procRoot}/${pid}/status`, true);
+  const limits = readText(`${procRoot}/${pid}/limits`);
+  if (status === null || limits === null) return null;
+  try {
+    return { uid: parseStatus(status).uid, limit: parseNprocLimit(limits) };
+  } catch (err) {
+    if (err instanceof ProcParseError) return null;
+    throw err;
+  }
+}
+
+/** Every task on the host (threads included), from /proc/loadavg: one small read, an upper bound of any user's count. */
+export function hostTasks(procRoot: string): number | null {
+  return readNumber(`${procRoot}/loadavg`, parseLoadavgTasks) ?? null;
+}
+
+/** The tasks (threads included) whose real uid is `uid`: a walk of every /proc/PID/status, done only when the host's count comes near the limit. */
+export function userTasks(procRoot: string, uid: number): number {
+  let n = 0;
+  for (const pid of listPids(procRoot)) {
+    const text = readText(`${procRoot}/${pid}/status`, true);
+    if (text === null) continue;
+    const u = /^Uid:[ \t]*(\d+)/m.exec(text);
+    if (u === null || Number(u[1]) !== uid) continue;
+    const t = /^Threads:[ \t]*(\d+)/m.exec(text);
+    n += t ? Number(t[1]) : 1;
+  }
+  return n;
+}
+
+/** An instance's memory from its processes' smaps_rollup: summed, or null with the reason when any process could not be read. */
+export interface MemoryFigure {
+  /** Private_Clean + Private_Dirty (+ SwapPss) over the processes: what their exit frees. Null when unknown. */
+  privateBytes: number | null;
+  pssBytes: number | null;
+  /** Why the figures are null; null when they are known. */
+  unknown: string | null;
+}
+
+/**
+ * Sums smaps_rollup over `pids`. A process that is gone adds nothing (it frees nothing now); one we may
+ * not read makes the whole figure unknown: a partial sum would pass for the instance's memory.
+ */
+export function memoryOf(procRoot: string, pids: readonly number[]): MemoryFigure {
+  let privateBytes = 0;
+  let pssBytes = 0;
+  let denied = 0;
+  let unavailable: string | null = null;
+  for (const pid of pids) {
+    const r = readSmapsRollup(procRoot, pid);
+    if (r.kind === "ok") {
+      privateBytes += r.rollup.privateBytes;
+      pssBytes += r.rollup.pssBytes;
+    } else if (r.kind === "denied") denied++;
+    else if (r.kind === "unavailable") unavailable ??= r.why;
+  }
+  if (denied > 0) {
+    return { privateBytes: null, pssBytes: null, unknown: `smaps_rollup of ${denied} of ${pids.length} processes not readable (another user's: needs the same uid or CAP_SYS_PTRACE)` };
+  }
+  if (unavailable !== null) return { privateBytes: null, pssBytes: null, unknown: unavailable };
+  return { privateBytes, pssBytes, unknown: null };
+}
