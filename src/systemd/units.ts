@@ -23,6 +23,8 @@ export interface UnitOptions {
   writablePaths: string[];
   /** System units only: run as this user (the gateway's) with no capabilities at all. Null: root with CAP_KILL + CAP_SYS_PTRACE. */
   runAs: string | null;
+  /** Options for the supervisor's line only (the pressure triggers, which act between a loop's passes), split into words. Default []. */
+  supervisorArgs?: string[];
 }
 
 export const SUPERVISOR_SCHEDULE = "* * * * *";
@@ -157,7 +159,7 @@ export function renderUnits(o: UnitOptions): { name: string; text: string }[] {
     "[Service]",
     "Type=exec",
     ...SERVICE_ENV,
-    execStart(o, ["--schedule", execWord(o.schedule), "--options-file", o.optionsFile]),
+    execStart(o, ["--schedule", execWord(o.schedule), "--options-file", o.optionsFile, ...(o.supervisorArgs ?? []).map(execWord)]),
     "ExecReload=/bin/kill -HUP $MAINPID",
     "Restart=on-failure",
     "RestartSec=10s",
