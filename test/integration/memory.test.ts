@@ -1,7 +1,7 @@
 // Integration: the private-memory figure against this test's own read of smaps_rollup, and the supervisor's
 // --memory-low trigger on real leaky gateways (a pass at once when crossed; none when not). Every world and loop is stopped.
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,6 +33,18 @@ function memAvailable(): number {
 }
 
 describe("private memory", () => {
+  // smaps_rollup is ptrace-checked: another user's process reads as unknown, said so, never as 0.
+  it("is unknown (null, with the reason) for a process whose smaps_rollup we may not read", () => {
+    const memread = fileURLToPath(new URL("../../src/proc/memread.js", import.meta.url));
+    const js = `import(${JSON.stringify(memread)}).then((m) => console.log(JSON.stringify(m.memoryOf("/proc", [1]))))`;
+    // As root, read as nobody: root itself may read everything.
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", js], { encoding: "utf8", ...(process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}) });
+    assert.equal(r.status, 0, r.stderr);
+    const figure = JSON.parse(r.stdout) as { privateBytes: number | null; unknown: string | null };
+    assert.equal(figure.privateBytes, null);
+    assert.match(figure.unknown ?? "", /not readable \(another user's: needs the same uid or CAP_SYS_PTRACE\)/);
+  });
+
   it("matches this test's own smaps_rollup read within 15% for the demo world's reaped instances, and is well under RSS", async () => {
     const w = await startWorld({ sessions: 3, ignoreTermType: null });
     const config = { gateway: { kind: "pid" as const, pid: w.gatewayPid }, policy: { keep: 1, minAgeMs: 0, match: DEFAULT_MATCH, ignore: null, idleMs: null }, graceMs: 2000, procRoot: "/proc", stateFile: null };
