@@ -8,7 +8,7 @@ import { loadConfigs, type ConfigSource } from "./hosts/read.js";
 import { runSsUnix } from "./proc/escaped.js";
 import { resolveGateway, type GatewayIdentity } from "./proc/gateway.js";
 import { readText } from "./proc/read.js";
-import { memoryOf, readMeminfo, type MemoryFigure } from "./proc/memread.js";
+import { memoryOf, readMeminfo, type MemoryFigure, type RollupCache } from "./proc/memread.js";
 import { GatewayGoneError, protectedPidsOf, readEnvirons, takeSnapshot, type DiscoveryMethod } from "./proc/snapshot.js";
 import { loadHistory, pruneHistory, readBootId, saveHistory } from "./state.js";
 
@@ -81,6 +81,8 @@ export interface PassHooks {
   kill?: (pid: number, signal: NodeJS.Signals) => void;
   /** The activity history to fold this pass into (the loop keeps one in memory). Default: loaded from config.stateFile. */
   history?: ActivityHistory;
+  /** smaps_rollup reads kept between passes (the loop keeps one). Default: none, every process is read. */
+  rollups?: RollupCache;
 }
 
 export function summarize(p: Plan, results: InstanceResult[] | null, memory?: ReadonlyMap<number, MemoryFigure>): Summary {
@@ -188,7 +190,10 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
   const p = makePlan(snapshot, policy, activity);
   hooks.onPlan?.(p);
   // After the plan, for the gateway's instances only: smaps_rollup makes the kernel walk page tables.
-  const memory = config.readMemory === false ? undefined : new Map(instancesOf(p).map((i) => [i.rootPid, memoryOf(config.procRoot, i.members.filter((m) => m.state !== "Z" && m.state !== "X").map((m) => m.pid))]));
+  const memory =
+    config.readMemory === false
+      ? undefined
+      : new Map(instancesOf(p).map((i) => [i.rootPid, memoryOf(config.procRoot, i.members.filter((m) => m.state !== "Z" && m.state !== "X"), hooks.rollups)]));
   // A proc root other than /proc is a recorded or fake tree: its pids name no real process here.
   const dryRun = config.dryRun || config.procRoot !== "/proc";
   const results = dryRun
@@ -201,7 +206,9 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
         ...(hooks.signal ? { signal: hooks.signal } : {}),
       });
   let hostMemory: HostMemory | null = null;
-  if (results !== null && results.some((r) => r.outcome !== "skipped" && r.outcome !== "failed")) {
+  const reapedAny = results !== null && results.some((r) => r.outcome !== "skipped" && r.outcome !== "failed");
+  hooks.rollups?.endPass(reapedAny);
+  if (reapedAny) {
     const t0 = Date.now();
     await settle(HOST_SETTLE_MS, hooks.signal);
     const after = readMeminfo(config.procRoot);

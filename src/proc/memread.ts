@@ -193,13 +193,13 @@ export interface MemoryFigure {
  * Sums smaps_rollup over `pids`. A process that is gone adds nothing (it frees nothing now); one we may
  * not read makes the whole figure unknown: a partial sum would pass for the instance's memory.
  */
-export function memoryOf(procRoot: string, pids: readonly number[]): MemoryFigure {
+export function memoryOf(procRoot: string, procs: readonly (number | RollupKey)[], cache?: RollupCache): MemoryFigure {
   let privateBytes = 0;
   let pssBytes = 0;
   let denied = 0;
   let unavailable: string | null = null;
-  for (const pid of pids) {
-    const r = readSmapsRollup(procRoot, pid);
+  for (const p of procs) {
+    const r = typeof p === "number" ? readSmapsRollup(procRoot, p) : cache ? cache.read(procRoot, p) : readSmapsRollup(procRoot, p.pid);
     if (r.kind === "ok") {
       privateBytes += r.rollup.privateBytes;
       pssBytes += r.rollup.pssBytes;
@@ -207,8 +207,56 @@ export function memoryOf(procRoot: string, pids: readonly number[]): MemoryFigur
     else if (r.kind === "unavailable") unavailable ??= r.why;
   }
   if (denied > 0) {
-    return { privateBytes: null, pssBytes: null, unknown: `smaps_rollup of ${denied} of ${pids.length} processes not readable (another user's: needs the same uid or CAP_SYS_PTRACE)` };
+    return { privateBytes: null, pssBytes: null, unknown: `smaps_rollup of ${denied} of ${procs.length} processes not readable (another user's: needs the same uid or CAP_SYS_PTRACE)` };
   }
   if (unavailable !== null) return { privateBytes: null, pssBytes: null, unknown: unavailable };
   return { privateBytes, pssBytes, unknown: null };
+}
+
+/** A process as the snapshot saw it: (pid, start ticks) names it; its RSS from stat says whether a cached read still holds. */
+export interface RollupKey {
+  pid: number;
+  startTicks: number;
+  rssBytes: number | null;
+}
+
+/**
+ * smaps_rollup reads kept between a loop's passes. A read costs the kernel a walk of the page tables:
+ * ~220 us for an idle node server of 42 MB RSS against ~19 us for its stat, so a pass over 30 instances
+ * (72 processes) took 2.8x as long with them. An idle server's memory hardly moves, so a read is reused
+ * while the process (pid and start ticks) is the same, its RSS from stat moved by at most 256 KiB (the
+ * largest error this allows per process) and the read is under 10 minutes old. Cleared after a pass that
+ * reaped: the pages the reaped shared with the kept ones are now the kept ones' own (private and PSS move).
+ */
+export class RollupCache {
+  static readonly RSS_SLACK_BYTES = 256 * 1024;
+  static readonly MAX_AGE_MS = 10 * 60_000;
+  private entries = new Map<string, { rssBytes: number | null; atMs: number; read: RollupRead }>();
+  private seen = new Set<string>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  read(procRoot: string, p: RollupKey): RollupRead {
+    const key = `${p.pid}:${p.startTicks}`;
+    this.seen.add(key);
+    const hit = this.entries.get(key);
+    const nowMs = this.now();
+    if (hit && nowMs - hit.atMs < RollupCache.MAX_AGE_MS && hit.rssBytes !== null && p.rssBytes !== null && Math.abs(hit.rssBytes - p.rssBytes) <= RollupCache.RSS_SLACK_BYTES) return hit.read;
+    const read = readSmapsRollup(procRoot, p.pid);
+    // Only a good read is kept: a denied or unavailable one is asked again (a capability may come).
+    if (read.kind === "ok") this.entries.set(key, { rssBytes: p.rssBytes, atMs: nowMs, read });
+    else this.entries.delete(key);
+    return read;
+  }
+
+  /** After a pass: forget processes it did not see (gone), so the cache stays the size of the gateway's tree. */
+  endPass(reaped: boolean): void {
+    if (reaped) this.entries.clear();
+    else for (const key of this.entries.keys()) if (!this.seen.has(key)) this.entries.delete(key);
+    this.seen.clear();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
 }

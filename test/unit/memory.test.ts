@@ -15,7 +15,7 @@ import {
   parsePsiSomeAvg10,
   parseSmapsRollup,
 } from "../../src/proc/memparse.js";
-import { memoryOf, pidsLeft, pidsLimitsOf, readMeminfo, readMemoryPsi, readSmapsRollup } from "../../src/proc/memread.js";
+import { memoryOf, pidsLeft, pidsLimitsOf, readMeminfo, readMemoryPsi, readSmapsRollup, RollupCache } from "../../src/proc/memread.js";
 import { ProcParseError } from "../../src/proc/parse.js";
 import { formatPass } from "../../src/report/human.js";
 import { passDocument } from "../../src/report/json.js";
@@ -159,6 +159,32 @@ describe("reads under a fake /proc", () => {
       const unknown = memoryOf(root, [11, 13]);
       assert.equal(unknown.privateBytes, null);
       assert.match(unknown.unknown ?? "", /no Pss line/);
+    });
+  });
+
+  it("RollupCache: reused while the process and its RSS hold, read again when RSS moves, it is another process, time passes, or a pass reaped", () => {
+    withFake(makeFakeProc([{ pid: 11, ppid: 1, startTicks: 2 }]), (root) => {
+      writeFiles(root, { "11/smaps_rollup": ROLLUP_OLD });
+      let now = 0;
+      const cache = new RollupCache(() => now);
+      const key = { pid: 11, startTicks: 2, rssBytes: 2000 * 1024 };
+      const priv = (k = key): number | null => memoryOf(root, [k], cache).privateBytes;
+      assert.equal(priv(), 500 * 1024);
+      writeFiles(root, { "11/smaps_rollup": ROLLUP_6 });
+      assert.equal(priv({ ...key, rssBytes: key.rssBytes + 200 * 1024 }), 500 * 1024, "RSS within 256 KiB: the cached read");
+      assert.equal(priv({ ...key, rssBytes: key.rssBytes + 300 * 1024 }), 188 * 1024, "RSS moved: read again");
+      writeFiles(root, { "11/smaps_rollup": ROLLUP_OLD });
+      assert.equal(priv({ ...key, startTicks: 3, rssBytes: key.rssBytes + 300 * 1024 }), 500 * 1024, "another process with the same pid");
+      now = RollupCache.MAX_AGE_MS + 1;
+      writeFiles(root, { "11/smaps_rollup": ROLLUP_6 });
+      assert.equal(priv({ ...key, startTicks: 3, rssBytes: key.rssBytes + 300 * 1024 }), 188 * 1024, "too old: read again");
+      cache.endPass(false);
+      assert.equal(cache.size, 2);
+      priv({ ...key, startTicks: 3, rssBytes: key.rssBytes + 300 * 1024 });
+      cache.endPass(false);
+      assert.equal(cache.size, 1, "the process not seen this pass is forgotten");
+      cache.endPass(true);
+      assert.equal(cache.size, 0, "a pass that reaped clears it");
     });
   });
 
