@@ -113,10 +113,10 @@ export function summarize(p: Plan, results: InstanceResult[] | null, memory?: Re
 /**
  * How long after the last target is gone MemAvailable is read again. The kernel frees a process's pages
  * as it exits, but folds its per-CPU page counters into the global ones lazily (vm.stat_interval, 1 s):
- * a look right away can miss a few MB per CPU. 250 ms is a compromise with the wait it adds to every
+ * a look right away can miss a few MB per CPU. 100 ms is a compromise with the wait it adds to every
  * pass that reaped something; the figure is the host's change anyway, noisy by nature.
  */
-export const HOST_SETTLE_MS = 250;
+export const HOST_SETTLE_MS = 100;
 
 function settle(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {

@@ -329,7 +329,7 @@ function withMemory(r: PassResult, unknownRoot: number | null): PassResult {
       const unknown = i.rootPid === unknownRoot;
       memory.set(i.rootPid, unknown ? { privateBytes: null, pssBytes: null, unknown: "not readable" } : { privateBytes: i.action === "keep" ? 10 * MB : 30 * MB, pssBytes: 40 * MB, unknown: null });
     }
-  return { ...r, memory, summary: summarize(r.plan, r.results, memory), hostMemory: r.dryRun ? null : { availableBeforeBytes: 500 * MB, availableAfterBytes: 560 * MB, settleMs: 250 } };
+  return { ...r, memory, summary: summarize(r.plan, r.results, memory), hostMemory: r.dryRun ? null : { availableBeforeBytes: 500 * MB, availableAfterBytes: 560 * MB, settleMs: 100 } };
 }
 
 describe("memory figures in the report, JSON and metrics", () => {
@@ -354,7 +354,7 @@ describe("memory figures in the report, JSON and metrics", () => {
     // The failed instance freed nothing; the terminated one's figure is unknown.
     assert.equal(doc.summary.privateReclaimedBytes, 0);
     assert.equal(doc.summary.privateUnknown, 1);
-    assert.deepEqual(doc.hostMemory, { memAvailableBeforeBytes: 500 * MB, memAvailableAfterBytes: 560 * MB, memAvailableChangeBytes: 60 * MB, settleMs: 250 });
+    assert.deepEqual(doc.hostMemory, { memAvailableBeforeBytes: 500 * MB, memAvailableAfterBytes: 560 * MB, memAvailableChangeBytes: 60 * MB, settleMs: 100 });
   });
 
   it("metrics: reclaimed private counter for instances really reaped, private gauge by type and state", () => {
