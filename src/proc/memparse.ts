@@ -1,4 +1,5 @@
 // Pure parsers for the memory and task-limit files: smaps_rollup, meminfo, PSI, cgroup pids files, limits, mountinfo.
+import { cgroupEntries } from "./links.js";
 import { ProcParseError } from "./parse.js";
 
 /** "Name:   1234 kB" lines (smaps_rollup, meminfo) -> name -> bytes. Lines of another shape are skipped. */
@@ -132,13 +133,8 @@ export function parsePidsMounts(text: string): CgroupMount[] {
 export function parseCgroupPaths(text: string): { v2: string | null; pidsV1: string | null } {
   let v2: string | null = null;
   let pidsV1: string | null = null;
-  for (const line of text.split("\n")) {
-    const first = line.indexOf(":");
-    const second = line.indexOf(":", first + 1);
-    if (first < 0 || second < 0) continue;
-    const controllers = line.slice(first + 1, second);
-    const path = line.slice(second + 1);
-    if (line.slice(0, first) === "0" && controllers === "") v2 = path;
+  for (const { id, controllers, path } of cgroupEntries(text)) {
+    if (id === "0" && controllers === "") v2 = path;
     else if (controllers.split(",").includes("pids")) pidsV1 = path;
   }
   return { v2, pidsV1 };

@@ -16,6 +16,21 @@ import {
 } from "./memparse.js";
 import { ProcParseError, parseStatus } from "./parse.js";
 
+/** A small file parsed, or null when it is missing, empty, unreadable or not what the kernel writes. */
+function readParsed<T>(path: string, parse: (t: string) => T): T | null {
+  return parsedOrNull(readText(path), parse);
+}
+
+function parsedOrNull<T>(text: string | null, parse: (t: string) => T): T | null {
+  if (text === null || text === "") return null;
+  try {
+    return parse(text);
+  } catch (err) {
+    if (err instanceof ProcParseError) return null;
+    throw err;
+  }
+}
+
 /** One process's smaps_rollup, or why there is none. */
 export type RollupRead =
   | { kind: "ok"; rollup: SmapsRollup }
@@ -60,26 +75,12 @@ export function readSmapsRollup(procRoot: string, pid: number): RollupRead {
 
 /** MemTotal and MemAvailable, or null when /proc/meminfo cannot be read or lacks them. */
 export function readMeminfo(procRoot: string): Meminfo | null {
-  const text = readText(`${procRoot}/meminfo`);
-  if (text === null) return null;
-  try {
-    return parseMeminfo(text);
-  } catch (err) {
-    if (err instanceof ProcParseError) return null;
-    throw err;
-  }
+  return readParsed(`${procRoot}/meminfo`, parseMeminfo);
 }
 
 /** `some avg10` of /proc/pressure/memory in percent, or null where the kernel has no PSI (CONFIG_PSI off, or psi=0). */
 export function readMemoryPsi(procRoot: string): number | null {
-  const text = readText(`${procRoot}/pressure/memory`);
-  if (text === null || text === "") return null;
-  try {
-    return parsePsiSomeAvg10(text);
-  } catch (err) {
-    if (err instanceof ProcParseError) return null;
-    throw err;
-  }
+  return readParsed(`${procRoot}/pressure/memory`, parsePsiSomeAvg10);
 }
 
 /** A cgroup with a pids limit, on the way from the gateway's cgroup up to the root. */
@@ -89,16 +90,7 @@ export interface PidsLevel {
   max: number;
 }
 
-function readNumber<T>(path: string, parse: (t: string) => T): T | undefined {
-  const text = readText(path);
-  if (text === null || text === "") return undefined;
-  try {
-    return parse(text);
-  } catch (err) {
-    if (err instanceof ProcParseError) return undefined;
-    throw err;
-  }
-}
+
 
 /**
  * The cgroups that limit the gateway's tasks: its own cgroup and each ancestor with a pids.max other
@@ -127,9 +119,11 @@ export function pidsLimitsOf(procRoot: string, pid: number): PidsLevel[] {
     let any = false;
     for (let p = rel; ; p = p.slice(0, p.lastIndexOf("/")) || "/") {
       const dir = `${mount.mountPoint}${p === "/" ? "" : p}`;
-      const max = readNumber(`${dir}/pids.max`, parsePidsMax);
-      if (max !== undefined) any = true;
-      if (typeof max === "number") levels.push({ dir, max });
+      // pids.max holds "max" where no limit is set: the file being there shows the controller is.
+      const text = readText(`${dir}/pids.max`);
+      if (text !== null) any = true;
+      const max = parsedOrNull(text, parsePidsMax);
+      if (max !== null) levels.push({ dir, max });
       if (p === "/") break;
     }
     if (any) return levels;
@@ -141,8 +135,8 @@ export function pidsLimitsOf(procRoot: string, pid: number): PidsLevel[] {
 export function pidsLeft(levels: readonly PidsLevel[]): number | null {
   let left: number | null = null;
   for (const l of levels) {
-    const current = readNumber(`${l.dir}/pids.current`, parsePidsCurrent);
-    if (current === undefined) continue;
+    const current = readParsed(`${l.dir}/pids.current`, parsePidsCurrent);
+    if (current === null) continue;
     left = Math.min(left ?? Infinity, l.max - current);
   }
   return left;
@@ -163,7 +157,7 @@ export function nprocLimitOf(procRoot: string, pid: number): { uid: number; limi
 
 /** Every task on the host (threads included), from /proc/loadavg: one small read, an upper bound of any user's count. */
 export function hostTasks(procRoot: string): number | null {
-  return readNumber(`${procRoot}/loadavg`, parseLoadavgTasks) ?? null;
+  return readParsed(`${procRoot}/loadavg`, parseLoadavgTasks);
 }
 
 /** The tasks (threads included) whose real uid is `uid`: a walk of every /proc/PID/status, done only when the host's count comes near the limit. */
