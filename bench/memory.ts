@@ -2,6 +2,7 @@
 // check's cost per look, and RSS against private memory of a few idle node processes.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
 import { DEFAULT_MATCH, instancesOf, type Policy } from "../src/decide/planner.js";
 import { startWorld, type World } from "../src/demo/world.js";
@@ -58,17 +59,22 @@ async function passTimes(world: World, rounds: number, warmupMs: number): Promis
 }
 
 /** Cost of one look, every trigger on (meminfo, PSI, the gateway's pids limit or RLIMIT_NPROC bound). */
-function lookCost(gatewayPid: number): { perLookMs: number; tasks: string } {
+function lookCost(gatewayPid: number): { perLookMs: number; cpuPerLookMs: number; tasks: string } {
   const sensor = new PressureSensor({ memoryLow: { kind: "bytes", bytes: 1 }, tasksLow: 1, memoryPsi: 50, everyMs: 2000 }, "/proc");
   const tasks = sensor.target(gatewayPid) ?? "";
   for (let i = 0; i < 200; i++) sensor.look();
   const samples: number[] = [];
+  const cpu: number[] = [];
   for (let batch = 0; batch < 10; batch++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     for (let i = 0; i < LOOKS / 10; i++) sensor.look();
+    const c = process.cpuUsage(c0);
     samples.push((performance.now() - t0) / (LOOKS / 10));
+    cpu.push((c.user + c.system) / 1000 / (LOOKS / 10));
   }
-  return { perLookMs: median(samples), tasks };
+  // CPU time beside wall time: on a busy host the wall time of a look is mostly waiting for a CPU.
+  return { perLookMs: median(samples), cpuPerLookMs: median(cpu), tasks };
 }
 
 function vmRssBytes(pid: number): number {
@@ -117,7 +123,7 @@ export async function memoryRows(worlds: World[], rounds: number, warmupMs: numb
       `Memory: dry-run pass (resolve, snapshot, plan) at ${pass.instances} instances (${pass.processes} processes), medians of ${rounds * 3} interleaved runs: ` +
         `without smaps_rollup ${pass.without.toFixed(2)} ms; with them, every process read (a one-shot run) ${pass.with.toFixed(2)} ms: ${ratio.toFixed(2)}x; ` +
         `with them as the loop reads them (reused while RSS holds) ${pass.loop.toFixed(2)} ms: ${loopRatio.toFixed(2)}x.`,
-      `Pressure look (meminfo, PSI, task limit: ${look.tasks || "none"}): ${(look.perLookMs * 1000).toFixed(1)} µs per look (median of 10 batches of ${LOOKS / 10}).`,
+      `Pressure look (meminfo, PSI, task limit: ${look.tasks || "none"}): ${(look.perLookMs * 1000).toFixed(1)} µs per look, ${(look.cpuPerLookMs * 1000).toFixed(1)} µs of CPU (medians of 10 batches of ${LOOKS / 10}); load average ${readFileSync("/proc/loadavg", "utf8").split(" ")[0]} on ${availableParallelism()} CPUs.`,
       `Reclaimable in that world: ${mb(r.summary.privateReclaimedBytes ?? 0)} private, ${mb(r.summary.rssReclaimedBytes)} summed RSS (${(r.summary.rssReclaimedBytes / (r.summary.privateReclaimedBytes || 1)).toFixed(1)}x).`,
       `${IDLE_NODES} idle \`node\` processes (${process.version}): RSS ${mb(idle.rss)}, PSS ${mb(idle.pss)}, private ${mb(idle.priv)} (RSS / private ${(idle.rss / idle.priv).toFixed(1)}x).`,
     ];
