@@ -130,7 +130,8 @@ export async function memoryRows(worlds: World[], rounds: number, warmupMs: numb
     const checks: [string, boolean][] = [
       [`loop pass with smaps_rollup <= ${TARGET.memoryPass}x: ${loopRatio.toFixed(2)}x`, loopRatio <= TARGET.memoryPass],
       [`one-shot pass with smaps_rollup <= ${TARGET.memoryPass}x: ${ratio.toFixed(2)}x`, ratio <= TARGET.memoryPass],
-      [`pressure look < ${TARGET.lookMs}ms: ${look.perLookMs.toFixed(3)}ms`, look.perLookMs < TARGET.lookMs],
+      // The cost of a look is the CPU it takes; its wall time on a loaded host adds the wait for a CPU.
+      [`pressure look < ${TARGET.lookMs}ms of CPU: ${look.cpuPerLookMs.toFixed(3)}ms (wall ${look.perLookMs.toFixed(3)}ms)`, look.cpuPerLookMs < TARGET.lookMs],
     ];
     return { lines, checks };
   } finally {
