@@ -22,7 +22,6 @@ import { captureCliWords } from "./systemd/command.js";
 import { addPressureOptions, refusePressureWithoutSchedule } from "./supervise/pressure.js";
 
 
-
 function gatewayPidArg(text: string): number {
   const pid = parsePositiveInt(text, "--gateway-pid");
   if (pid === 1) throw new UsageError("--gateway-pid 1 is init, the parent of everything: name the gateway's own pid");
@@ -280,8 +279,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addHelpText("after", HELP_AFTER);
   addPressureOptions(addLoopOptions(addPassOptions(program))).action(async (_o: PassOpts, cmd: Command) => {
     const o = withOptionsFile<PassOpts>(cmd, io);
-    if (o.schedule === undefined) refusePressureWithoutSchedule(cmd);
-    if (o.schedule === undefined) return setExit(await oneShot(o, io));
+    if (o.schedule === undefined) {
+      refusePressureWithoutSchedule(cmd);
+      return setExit(await oneShot(o, io));
+    }
     const { runLoopCommand } = await import("./supervise/command.js");
     setExit(await runLoopCommand(cmd, o, io));
   });
