@@ -192,7 +192,9 @@ Examples:
   mcp-reaper systemd print --gateway-name openclaw-gateway         systemd units with these options
 
 Exit codes:
-${EXIT_TABLE.map(([code, text]) => `  ${code}  ${text}`).join("\n")}`;
+${EXIT_TABLE.map(([code, text]) => `  ${code}  ${text}`).join("\n")}
+
+The whole reference: man mcp-reaper, or the docs/ directory of the package.`;
 
 function emit(io: Io, json: boolean, paint: Paint, event: ReportEvent): void {
   // Under systemd the journal gets one line per event with its priority, not the multi-line report.

@@ -1,9 +1,9 @@
 // Integration: the package as users get it. `npm pack` the checkout, `npm i -g --prefix` the tarball into a
 // temp dir (dependencies from the npm cache, or the registry), and run the installed `mcp-reaper`: its
-// version, help and demo, whose plan must ignore the worker and name each type after its server.
+// version, help, man page and demo, whose plan must ignore the worker and name each type after its server.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -57,7 +57,9 @@ function installed(args: string[]): { code: number | null; stdout: string; stder
 
 describe("the installed package", () => {
   it("ships what a user needs and none of the tests", () => {
-    for (const want of ["bin/mcp-reaper.js", "dist/src/cli.bundle.cjs", "dist/src/demo/run.js", "systemd/mcp-reaper.service", "systemd/mcp-reaper.timer", "systemd/mcp-reaper-supervisor.service", "README.md", "package.json"]) {
+    const docs = readdirSync(join(REPO, "docs")).map((f) => `docs/${f}`);
+    assert.ok(docs.length > 0);
+    for (const want of ["bin/mcp-reaper.js", "dist/src/cli.bundle.cjs", "dist/src/demo/run.js", "dist/man/mcp-reaper.1", "systemd/mcp-reaper.service", "systemd/mcp-reaper.timer", "systemd/mcp-reaper-supervisor.service", "README.md", "package.json", ...docs]) {
       assert.ok(files.includes(want), `${want} is in the package`);
     }
     assert.deepEqual(files.filter((f) => /^(test|dist\/test|dist\/bench|bench|src|scripts|\.ci)\//.test(f) || f.endsWith(".ts")), [], "no tests, sources or CI scripts");
@@ -70,6 +72,17 @@ describe("the installed package", () => {
     const help = installed(["--help"]);
     assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, /^Usage: mcp-reaper /m);
+  });
+
+  it("installs the man page where man finds it", (t) => {
+    const page = join(dirname(bin), "..", "share", "man", "man1", "mcp-reaper.1");
+    assert.ok(existsSync(page), `${page} exists`);
+    const man = ["/usr/bin/man", "/bin/man"].find((p) => existsSync(p));
+    if (man === undefined) return t.skip("man is not installed: the page is there, not rendered");
+    const r = spawnSync(man, ["mcp-reaper"], { encoding: "utf8", timeout: 30_000, env: { PATH: process.env.PATH, MANPATH: join(dirname(bin), "..", "share", "man"), MANPAGER: "cat", PAGER: "cat", MANWIDTH: "100" } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^NAME\n\s+mcp-reaper - /m);
+    assert.match(r.stdout, /--gateway-pid <pid>/);
   });
 
   it("runs the demo: the worker ignored, each type named after its server, the gateway's title without padding", () => {
