@@ -196,10 +196,14 @@ describe("supervisor loop", () => {
     assert.equal((loop.stderr().match(/gateway not found/g) ?? []).length, 1, `absence logged once:\n${loop.stderr()}`);
     assert.equal((loop.stdout().match(/pass: /g) ?? []).length, passesBefore);
 
-    const b = await startWorld({ sessions: 2, types: ["fetch"], decoy: false, dir: wdir });
+    // One session first, the second once the loop has found the new gateway: with both started at once
+    // under the running loop (--min-age 0), a pass could reap session 1 before it was ready, failing the
+    // start (seen at load average 20+ on 2 cores).
+    const b = await startWorld({ sessions: 1, types: ["fetch"], decoy: false, dir: wdir });
     worlds.push(b);
     assert.notEqual(b.gatewayPid, a.gatewayPid);
     await waitFor(() => new RegExp(`info: gateway is back: pid ${b.gatewayPid}`).test(loop.stderr()), 10_000, "new gateway found", loop);
+    await b.startSession();
     await waitFor(() => countsByType(b.gatewayPid).get([...countsByType(b.gatewayPid).keys()][0] as string) === 1, 10_000, "new gateway's duplicate reaped", loop);
     // The restarted gateway is another process: its own lock, the old one let go.
     assert.equal(readFileSync(lockPathFor(identity(b.gatewayPid), ENV), "utf8").split(" ")[0], String(loop.child.pid), "the loop holds the new gateway's lock");
