@@ -144,12 +144,17 @@ describe("real systemd: root units, gateway of another user", { skip }, () => {
     assert.match(line.MESSAGE, /gateway not found/);
   });
 
-  it("an installation under /tmp: print refuses it (PrivateTmp would hide it from the unit, as systemd-run shows)", () => {
-    const r = c.run(["/usr/bin/node", "/tmp/mcp-reaper/bin/mcp-reaper.js", "systemd", "print", "--gateway-unit", "fake-gateway.service"]);
-    assert.equal(r.status, 2, r.stdout);
-    assert.match(r.stderr, /^mcp-reaper: .*\/tmp\/mcp-reaper\/bin\/mcp-reaper\.js.*PrivateTmp/);
+  it("an installation under /tmp: print and install warn and explain (PrivateTmp hides it, as systemd-run shows), install --enable refuses", () => {
+    const tmpBin = ["/usr/bin/node", "/tmp/mcp-reaper/bin/mcp-reaper.js"];
+    const r = c.run([...tmpBin, "systemd", "print", "--gateway-unit", "fake-gateway.service"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^mcp-reaper: warning: this mcp-reaper is \/tmp\/mcp-reaper\/bin\/mcp-reaper\.js, but the units get private \/tmp.*PrivateTmp=yes/m);
+    const e = c.run([...tmpBin, "systemd", "install", "--dir", "/root/units", "--gateway-unit", "fake-gateway.service", "--enable"]);
+    assert.equal(e.status, 2, e.stdout);
+    assert.match(e.stderr, /^mcp-reaper: not enabling units that cannot work: this mcp-reaper is \/tmp\//);
+    assert.equal(c.run(["test", "-e", "/root/units"]).status, 1, "nothing written");
     // The reason, under this systemd: a unit with PrivateTmp=yes cannot see the program.
-    const hidden = c.run(["systemd-run", "--wait", "--pipe", "--quiet", "-p", "PrivateTmp=yes", NODE, "/tmp/mcp-reaper/bin/mcp-reaper.js", "--version"]);
+    const hidden = c.run(["systemd-run", "--wait", "--pipe", "--quiet", "-p", "PrivateTmp=yes", ...tmpBin, "--version"]);
     assert.notEqual(hidden.status, 0);
     assert.match(hidden.stdout + hidden.stderr, /Cannot find module '\/tmp\/mcp-reaper\/bin\/mcp-reaper\.js'/);
   });
