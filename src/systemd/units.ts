@@ -88,7 +88,12 @@ function sandbox(o: UnitOptions): string[] {
     "PrivateMounts=yes",
     "ProtectKernelTunables=yes",
     "ProtectKernelModules=yes",
-    "ProtectKernelLogs=yes",
+    ...(o.user === true
+      ? [
+          "# Not ProtectKernelLogs=: a user manager (systemd 252) fails to mount over /proc/kmsg (226/NAMESPACE),",
+          "# and the kernel log is root's anyway.",
+        ]
+      : ["ProtectKernelLogs=yes"]),
     "ProtectControlGroups=yes",
     "ProtectClock=yes",
     "ProtectHostname=yes",

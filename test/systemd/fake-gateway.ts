@@ -31,10 +31,10 @@ process.title = "fake-gateway";
 for (let s = 1; s <= sessions; s++) {
   // A wrapper chain (sh stays the parent: `; :` leaves it a command to run after the server) and a bare node.
   // Session 1's fetch server keeps talking: the activity guard must keep it however old it is.
-  const chatty = s === 1 && args.includes("--chatty") ? ["--chatty"] : [];
-  const stubborn = args.includes("--ignore-term") ? ["--ignore-term"] : [];
-  pids[`fetch-${s}`] = keep(spawn("/bin/sh", ["-c", `node ${server} fetch ${[...chatty, ...stubborn].join(" ")}; :`], { stdio: ["pipe", "pipe", "inherit"] })).pid as number;
-  pids[`files-${s}`] = keep(spawn(process.execPath, [server, "files", ...stubborn], { stdio: ["pipe", "pipe", "inherit"] })).pid as number;
+  // (Told through the environment: an argument would make it a server type of its own.)
+  const env = { ...process.env, ...(s === 1 && args.includes("--chatty") ? { FAKE_MCP_CHATTY: "1" } : {}), ...(args.includes("--ignore-term") ? { FAKE_MCP_IGNORE_TERM: "1" } : {}) };
+  pids[`fetch-${s}`] = keep(spawn("/bin/sh", ["-c", `node ${server} fetch; :`], { stdio: ["pipe", "pipe", "inherit"], env })).pid as number;
+  pids[`files-${s}`] = keep(spawn(process.execPath, [server, "files"], { stdio: ["pipe", "pipe", "inherit"], env })).pid as number;
   // Start times are compared in clock ticks (10 ms): sessions apart by more, so "newest" is never a tie.
   await sleep(150);
 }
