@@ -187,7 +187,8 @@ export class Container {
 
   /** The journal, as journalctl -o json gives it; `match` are journalctl arguments (-u UNIT, --user-unit, _PID=...). */
   journal(match: string[] = []): JournalEntry[] {
-    const r = this.run(["journalctl", "--no-pager", "-o", "json", ...match], { timeoutMs: 60_000 });
+    // --all: without it journalctl gives fields over 4096 bytes (a JSON pass) as null.
+    const r = this.run(["journalctl", "--no-pager", "--all", "-o", "json", ...match], { timeoutMs: 60_000 });
     const out: JournalEntry[] = [];
     for (const line of r.stdout.split("\n")) {
       if (!line.trim()) continue;

@@ -32,8 +32,9 @@ for (let s = 1; s <= sessions; s++) {
   // A wrapper chain (sh stays the parent: `; :` leaves it a command to run after the server) and a bare node.
   // Session 1's fetch server keeps talking: the activity guard must keep it however old it is.
   // (Told through the environment: an argument would make it a server type of its own.)
-  const env = { ...process.env, ...(s === 1 && args.includes("--chatty") ? { FAKE_MCP_CHATTY: "1" } : {}), ...(args.includes("--ignore-term") ? { FAKE_MCP_IGNORE_TERM: "1" } : {}) };
-  pids[`fetch-${s}`] = keep(spawn("/bin/sh", ["-c", `node ${server} fetch; :`], { stdio: ["pipe", "pipe", "inherit"], env })).pid as number;
+  const env = { ...process.env, ...(args.includes("--ignore-term") ? { FAKE_MCP_IGNORE_TERM: "1" } : {}) };
+  const fetchEnv = { ...env, ...(s === 1 && args.includes("--chatty") ? { FAKE_MCP_CHATTY: "1" } : {}) };
+  pids[`fetch-${s}`] = keep(spawn("/bin/sh", ["-c", `node ${server} fetch; :`], { stdio: ["pipe", "pipe", "inherit"], env: fetchEnv })).pid as number;
   pids[`files-${s}`] = keep(spawn(process.execPath, [server, "files"], { stdio: ["pipe", "pipe", "inherit"], env })).pid as number;
   // Start times are compared in clock ticks (10 ms): sessions apart by more, so "newest" is never a tie.
   await sleep(150);
