@@ -39,19 +39,81 @@ export function execWord(word: string): string {
   return `"${escaped.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n").replace(/\t/g, "\\t")}"`;
 }
 
+/**
+ * What a user manager can apply: filters that need no namespace (seccomp, with NoNewPrivileges). Under
+ * systemd 252 an unprivileged user manager cannot set up namespaces for a unit: it skips PrivateNetwork=,
+ * PrivateTmp= and the like with a notice (`network namespace setup failed, ignoring`) and fails the unit
+ * on others (218/CAPABILITIES for CapabilityBoundingSet= with PrivateDevices=, 226/NAMESPACE for
+ * ProtectKernelLogs=). PrivateUsers=yes would let it, but in a user namespace of its own the reaper can
+ * no longer read the user's other processes' /proc/PID/io, cwd and environ (Permission denied: the
+ * ptrace check wants CAP_SYS_PTRACE in their namespace), so the activity guard would never see an idle
+ * server and nothing would ever be reaped. So user units carry only what really applies.
+ */
+const FILTERS = [
+  "NoNewPrivileges=yes",
+  "RestrictNamespaces=yes",
+  "RestrictRealtime=yes",
+  "RestrictSUIDSGID=yes",
+  "LockPersonality=yes",
+  "# AF_UNIX: systemctl talks to the service manager over a unix socket. AF_NETLINK: ss -xa (--orphans);",
+  "# without it ss falls back to /proc/net/unix, which has no peers.",
+  "RestrictAddressFamilies=AF_UNIX AF_NETLINK",
+  "# No MemoryDenyWriteExecute=: Node's JIT needs writable code pages.",
+  "SystemCallArchitectures=native",
+  "SystemCallFilter=@system-service",
+  "SystemCallFilter=~@privileged @resources",
+  "SystemCallErrorNumber=EPERM",
+];
+
+/** The rest of the sandbox: namespaces and mounts, which only the system manager sets up. */
+function namespaces(o: UnitOptions): string[] {
+  return [
+    "ProtectSystem=strict",
+    "ProtectHome=read-only",
+    "# A --gateway-pidfile under /tmp is not visible with PrivateTmp: keep pidfiles in /run.",
+    "PrivateTmp=yes",
+    "PrivateDevices=yes",
+    "# The host's network namespace: --orphans asks the kernel (ss -xa, sock_diag over netlink) for the peers",
+    "# of the gateway's unix sockets, which a private namespace does not list. No IP at all instead:",
+    "PrivateNetwork=no",
+    "IPAddressDeny=any",
+    "PrivateMounts=yes",
+    "ProtectKernelTunables=yes",
+    "ProtectKernelModules=yes",
+    "ProtectKernelLogs=yes",
+    "ProtectControlGroups=yes",
+    "ProtectClock=yes",
+    "ProtectHostname=yes",
+    ...(o.writablePaths.length > 0
+      ? ["# `-`: a directory that is missing at start is skipped instead of failing the unit (226/NAMESPACE);", "# the write is then refused and logged every pass. `systemd install` creates them."]
+      : []),
+    ...o.writablePaths.map((p) => `ReadWritePaths=-${execWord(p)}`),
+  ];
+}
+
 function sandbox(o: UnitOptions): string[] {
+  const files = [
+    "# The metrics file must be readable by node_exporter.",
+    "UMask=0022",
+    "# The lock lives here; kept across stops so the timer's runs and the supervisor share one.",
+    "RuntimeDirectory=mcp-reaper",
+    "RuntimeDirectoryPreserve=yes",
+    "# --idle keeps its activity history here ($STATE_DIRECTORY/activity.json), so timer runs learn from each other.",
+    "StateDirectory=mcp-reaper",
+  ];
+  if (o.user === true) {
+    return [
+      "# Sandbox: the reaper reads /proc, may run systemctl (--gateway-unit) and ss (--orphans), and signals",
+      "# the user's own processes. A user manager grants no capabilities and sets up no namespaces (mount,",
+      "# network, user): a user namespace of its own would hide the user's other processes' /proc/PID/io,",
+      "# cwd and environ from the reaper (seen under systemd 252), so these units carry only the filters a",
+      "# user manager applies. For the full sandbox, use system units (--run-as USER).",
+      ...FILTERS,
+      ...files,
+    ];
+  }
   const caps =
-    o.user === true
-    ? [
-        "# A user manager grants no capabilities: the reaper can signal and read the user's own processes only.",
-        "# PrivateUsers=yes gives the unit a user namespace of its own, in which the manager may set up the",
-        "# sandbox below; without it a user manager fails the empty CapabilityBoundingSet= with PrivateDevices=",
-        "# (status 218/CAPABILITIES) and skips PrivateTmp= and the like with only a notice in the journal.",
-        "# The user's own uid is mapped in it, so its processes can still be signalled and read.",
-        "PrivateUsers=yes",
-        "CapabilityBoundingSet=",
-      ]
-    : o.runAs !== null
+    o.runAs !== null
       ? [
           "# Runs as the gateway's user: same uid, so signalling its servers and reading their /proc files",
           "# (cwd, io, environ, fd) needs no capability at all.",
@@ -75,51 +137,9 @@ function sandbox(o: UnitOptions): string[] {
     "# and writes only its lock (RuntimeDirectory), its activity history (StateDirectory) and, with",
     "# --metrics-file or --state-file, those files (ReadWritePaths).",
     ...caps,
-    "NoNewPrivileges=yes",
-    "ProtectSystem=strict",
-    "ProtectHome=read-only",
-    "# A --gateway-pidfile under /tmp is not visible with PrivateTmp: keep pidfiles in /run.",
-    "PrivateTmp=yes",
-    "PrivateDevices=yes",
-    "# The host's network namespace: --orphans asks the kernel (ss -xa, sock_diag over netlink) for the peers",
-    "# of the gateway's unix sockets, which a private namespace does not list. No IP at all instead:",
-    "IPAddressDeny=any",
-    "PrivateNetwork=no",
-    "PrivateMounts=yes",
-    "ProtectKernelTunables=yes",
-    "ProtectKernelModules=yes",
-    ...(o.user === true
-      ? [
-          "# Not ProtectKernelLogs=: a user manager (systemd 252) fails to mount over /proc/kmsg (226/NAMESPACE),",
-          "# and the kernel log is root's anyway.",
-        ]
-      : ["ProtectKernelLogs=yes"]),
-    "ProtectControlGroups=yes",
-    "ProtectClock=yes",
-    "ProtectHostname=yes",
-    "RestrictNamespaces=yes",
-    "RestrictRealtime=yes",
-    "RestrictSUIDSGID=yes",
-    "LockPersonality=yes",
-    "# AF_UNIX: systemctl talks to the service manager over a unix socket. AF_NETLINK: ss -xa (--orphans);",
-    "# without it ss falls back to /proc/net/unix, which has no peers.",
-    "RestrictAddressFamilies=AF_UNIX AF_NETLINK",
-    "# No MemoryDenyWriteExecute=: Node's JIT needs writable code pages.",
-    "SystemCallArchitectures=native",
-    "SystemCallFilter=@system-service",
-    "SystemCallFilter=~@privileged @resources",
-    "SystemCallErrorNumber=EPERM",
-    "# The metrics file must be readable by node_exporter.",
-    "UMask=0022",
-    "# The lock lives here; kept across stops so the timer's runs and the supervisor share one.",
-    "RuntimeDirectory=mcp-reaper",
-    "RuntimeDirectoryPreserve=yes",
-    "# --idle keeps its activity history here ($STATE_DIRECTORY/activity.json), so timer runs learn from each other.",
-    "StateDirectory=mcp-reaper",
-    ...(o.writablePaths.length > 0
-      ? ["# `-`: a directory that is missing at start is skipped instead of failing the unit (226/NAMESPACE);", "# the write is then refused and logged every pass. `systemd install` creates them."]
-      : []),
-    ...o.writablePaths.map((p) => `ReadWritePaths=-${execWord(p)}`),
+    ...FILTERS,
+    ...namespaces(o),
+    ...files,
   ];
 }
 

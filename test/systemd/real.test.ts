@@ -249,7 +249,7 @@ describe("real systemd: the supervisor", { skip }, () => {
     // off there too, so its very first pass reaps (the guard would first need a second look).
     c.sh(`systemctl stop ${unit}`);
     const fresh = await startGateway(c, "--sessions 3 --chatty");
-    guard("0");
+    options(c, "/etc/mcp-reaper/options", ["MCP_REAPER_MIN_AGE=0", "MCP_REAPER_IDLE=0"]);
     const s = c.run(["systemctl", "start", "mcp-reaper.service"]);
     assert.equal(s.status, 0, s.stderr);
     const entries = await journalUntil(c, ["-u", "mcp-reaper.service"], "the oneshot's pass", (es) => passes(es).length > 0);
@@ -325,21 +325,19 @@ describe("real systemd: user units and --run-as", { skip }, () => {
   });
   after(async () => c?.stop());
 
-  it("systemd install --user --enable: the supervisor starts fully sandboxed under pi's manager and reaps", async () => {
+  it("systemd install --user --enable: the supervisor starts under pi's manager, every setting applied (none skipped), and reaps", async () => {
     const pids = await startGateway(c, "--sessions 2", true);
     options(c, "/home/pi/.config/mcp-reaper/options", ["MCP_REAPER_MIN_AGE=0", "MCP_REAPER_IDLE=2s"], "pi:pi");
     const r = c.run(reaper("systemd", "install", "--user", "--gateway-unit", "fake-gateway.service", "--schedule", "*/2 * * * * *", "--enable"), { user: PI });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     const log = (): JournalEntry[] => c.journal(["_SYSTEMD_USER_UNIT=mcp-reaper-supervisor.service", "+", "USER_UNIT=mcp-reaper-supervisor.service"]);
+    // The activity guard needs /proc/PID/io of pi's servers: it reaps only if the unit can read them.
     const line = await waitFor("a user supervisor pass that reaps", () => passes(log()).find((e) => / reaped \(/.test(e.MESSAGE)), 45_000);
     assert.deepEqual(reapedIn(line.MESSAGE).sort(), [pids["fetch-1"], pids["files-1"]].sort());
-    const ignored = log().filter((e) => /ignoring|Failed to/.test(e.MESSAGE));
-    assert.deepEqual(ignored.map((e) => e.MESSAGE), [], "no sandbox setting was skipped");
+    const skipped = log().filter((e) => /ignoring|Failed to/.test(e.MESSAGE));
+    assert.deepEqual(skipped.map((e) => e.MESSAGE), [], "no sandbox setting was skipped");
     const main = Number(c.sh("systemctl --user show -p MainPID --value mcp-reaper-supervisor.service", { user: PI }).trim());
-    const manager = Number(c.sh(`systemctl show -p MainPID --value user@${PI.uid}.service`).trim());
-    for (const ns of ["net", "mnt", "user"]) {
-      assert.notEqual(c.sh(`readlink /proc/${main}/ns/${ns}`), c.sh(`readlink /proc/${manager}/ns/${ns}`), `${ns} namespace of its own`);
-    }
+    assert.match(c.sh(`grep -E '^(NoNewPrivs|Seccomp):' /proc/${main}/status`), /NoNewPrivs:\s+1\nSeccomp:\s+2/, "the syscall filter is on");
     const text = c.sh("systemd-analyze security --user --no-pager mcp-reaper-supervisor.service mcp-reaper.service 2>&1 || true", { user: PI });
     for (const u of ["mcp-reaper.service", "mcp-reaper-supervisor.service"]) process.stdout.write(`# systemd-analyze security --user ${u}: ${exposure(text, u)}\n`);
     c.sh("systemctl --user disable --now mcp-reaper-supervisor.service", { user: PI });
