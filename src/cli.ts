@@ -1,6 +1,6 @@
 // The command line: argv -> typed config -> one pass (or a subcommand) -> report -> exit code.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { DEFAULTS, EXIT, EXIT_TABLE, parseDuration, parseEnvMarker, parseEnvName, parsePositiveInt, parseRegex, UsageError, type PassConfig } from "./config.js";
+import { DEFAULTS, EXIT, EXIT_TABLE, parseDuration, parseEnvMarker, parseIdle, parseEnvName, parsePositiveInt, parseRegex, UsageError, type PassConfig } from "./config.js";
 import { ConfigError } from "./hosts/read.js";
 import { GatewayNotFoundError } from "./proc/gateway.js";
 import { GatewayGoneError } from "./proc/snapshot.js";
@@ -76,8 +76,8 @@ function addPassOptions(cmd: Command): Command {
         .helpGroup("Policy:"),
     )
     .addOption(
-      new Option("--idle <duration>", "activity guard: reap only instances with no I/O or CPU activity for this long (off by default)")
-        .argParser(arg(parseDuration))
+      new Option("--idle <duration>", "activity guard: reap only instances with no I/O or CPU activity for this long (off by default; 0 or off: off)")
+        .argParser(arg(parseIdle))
         .env("MCP_REAPER_IDLE")
         .helpGroup("Policy:"),
     )
@@ -289,12 +289,22 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .allowExcessArguments(false)
     .showSuggestionAfterError(true)
     .addHelpText("after", HELP_AFTER);
-  addLoopOptions(addPassOptions(program)).action(async (_o: PassOpts, cmd: Command) => {
-    const o = withOptionsFile<PassOpts>(cmd, io);
-    if (o.schedule === undefined) return setExit(await oneShot(o, io));
-    const { runLoopCommand } = await import("./supervise/command.js");
-    setExit(await runLoopCommand(cmd, o, io));
-  });
+  addLoopOptions(addPassOptions(program))
+    .addOption(
+      new Option("--reload <pid>", "with --schedule: read the options as that supervisor would on SIGHUP and send it SIGHUP only if they are good; else say why and exit 2 (the unit's ExecReload=)")
+        .argParser(arg((t) => parsePositiveInt(t, "--reload")))
+        .helpGroup("Supervisor:"),
+    )
+    .action(async (_o: PassOpts, cmd: Command) => {
+      const given = cmd.opts() as PassOpts & { reload?: number };
+      if (given.schedule === undefined) {
+        if (given.reload !== undefined) throw new UsageError("--reload goes with --schedule: it checks a supervisor's options before signalling it");
+        return setExit(await oneShot(withOptionsFile<PassOpts>(cmd, io), io));
+      }
+      // The loop reads the options file itself, so its warnings look the same at start-up and on reload.
+      const { reloadCommand, runLoopCommand } = await import("./supervise/command.js");
+      setExit(given.reload !== undefined ? await reloadCommand(cmd, given.reload, io) : await runLoopCommand(cmd, io));
+    });
 
   program
     .command("demo")

@@ -132,7 +132,7 @@ function serverHeader(r: PassResult, paint: Paint): string[] {
   }
   const o = r.orphanScan;
   if (o) {
-    const gaps = [!o.socketPeers && "no socket peers (ss unavailable)", !o.fdsComplete && "some fds unreadable: unreachability unprovable"].filter(Boolean);
+    const gaps = [!o.socketPeers && "no socket peers (ss failed, or listed none of these sockets with a peer): reach unknown", !o.fdsComplete && "some fds unreadable: unreachability unprovable"].filter(Boolean);
     out.push(paint.dim(`  orphan search over ${o.processes} processes${gaps.length ? ` (${gaps.join("; ")})` : ""}`));
   }
   return out;
