@@ -1,5 +1,5 @@
 // The command line: argv -> typed config -> one pass (or a subcommand) -> report -> exit code.
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { DEFAULTS, EXIT, EXIT_TABLE, parseDuration, parseEnvMarker, parseIdle, parseEnvName, parsePositiveInt, parseRegex, UsageError, type PassConfig } from "./config.js";
 import { ConfigError } from "./hosts/read.js";
 import { GatewayNotFoundError } from "./proc/gateway.js";
@@ -12,25 +12,16 @@ import { formatJson } from "./report/json.js";
 import { formatLine, isJournal } from "./report/line.js";
 import { FdOut, type Out } from "./report/out.js";
 import type { Io } from "./io.js";
-import { toPassConfig, type PassOpts } from "./options.js";
+import { arg, toPassConfig, type PassOpts } from "./options.js";
 import { LockDirError, LockHeldError, mayLock } from "./supervise/lock.js";
 import { layerOptions } from "./supervise/layers.js";
 import { closeRun, holdGatewayLock, openRun, writeMetrics, type RunState } from "./supervise/run.js";
 import { optionsFileVars } from "./supervise/options-file.js";
 import { parseTimeZone } from "./supervise/schedule.js";
 import { captureCliWords } from "./systemd/command.js";
+import { addPressureOptions, refusePressureWithoutSchedule } from "./supervise/pressure.js";
 
 
-/** Wraps a config parser for commander: our UsageError becomes commander's InvalidArgumentError (exit 2). */
-function arg<T>(parse: (text: string) => T): (text: string) => T {
-  return (text) => {
-    try {
-      return parse(text);
-    } catch (err) {
-      throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
-    }
-  };
-}
 
 function gatewayPidArg(text: string): number {
   const pid = parsePositiveInt(text, "--gateway-pid");
@@ -289,7 +280,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .allowExcessArguments(false)
     .showSuggestionAfterError(true)
     .addHelpText("after", HELP_AFTER);
-  addLoopOptions(addPassOptions(program))
+  addPressureOptions(addLoopOptions(addPassOptions(program)))
     .addOption(
       new Option("--reload <pid>", "with --schedule: read the options as that supervisor would on SIGHUP and send it SIGHUP only if they are good; else say why and exit 2 (the unit's ExecReload=)")
         .argParser(arg((t) => parsePositiveInt(t, "--reload")))
@@ -299,6 +290,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       const given = cmd.opts() as PassOpts & { reload?: number };
       if (given.schedule === undefined) {
         if (given.reload !== undefined) throw new UsageError("--reload goes with --schedule: it checks a supervisor's options before signalling it");
+        refusePressureWithoutSchedule(cmd);
         return setExit(await oneShot(withOptionsFile<PassOpts>(cmd, io), io));
       }
       // The loop reads the options file itself, so its warnings look the same at start-up and on reload.
@@ -326,7 +318,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       throw new UsageError(`${word === undefined ? "systemd needs a subcommand" : `unknown systemd subcommand ${JSON.stringify(word)}`}: print or install (mcp-reaper systemd print --help)`);
     });
   for (const verb of ["print", "install"] as const) {
-    const sub = addLoopOptions(addPassOptions(systemd.command(verb)))
+    const sub = addPressureOptions(addLoopOptions(addPassOptions(systemd.command(verb))))
       .description(verb === "print" ? "print the units (each under a `# FILE name` line) with this node, this mcp-reaper and the options given" : "write the units and print the systemctl commands (run them with --enable)")
       .addOption(new Option("--run-as <user>", "system units: run as this user (the gateway's), with no capabilities"))
       .addOption(new Option("--shipped", "the files in systemd/ (mcp-reaper found on PATH), ignoring the options").hideHelp())

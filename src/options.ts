@@ -1,5 +1,6 @@
 // Parsed command-line options -> the typed config of one pass. Shared by the one-shot run, the
 // supervisor and the systemd subcommands, so none of them imports the CLI module itself.
+import { InvalidArgumentError } from "commander";
 import { UsageError, type PassConfig } from "./config.js";
 import type { GatewaySpec } from "./proc/gateway.js";
 import { defaultStateFile } from "./state.js";
@@ -76,4 +77,15 @@ export function toPassConfig(o: PassOpts, env: NodeJS.ProcessEnv): PassConfig {
 function serverConfig(o: PassOpts): Pick<PassConfig, "mcpConfigs" | "discoverConfig"> {
   if (o.orphanEnv && o.orphanEnv.length > 0 && !o.orphans) throw new UsageError("--orphan-env needs --orphans: the orphan search is opt-in");
   return { mcpConfigs: o.mcpConfig ?? [], discoverConfig: o.config !== false };
+}
+
+/** Wraps a config parser for commander: our UsageError becomes commander's InvalidArgumentError (exit 2). */
+export function arg<T>(parse: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (err) {
+      throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+    }
+  };
 }

@@ -13,9 +13,10 @@ import { layerOptions } from "./layers.js";
 import { optionsFileVars } from "./options-file.js";
 import { error, warning, type Log } from "./run.js";
 import { hostTimeZone, loadSchedule, parseTimeZone } from "./schedule.js";
+import { shownPressure, toPressureConfig, type PressureOpts } from "./pressure.js";
 
 /** What the loop reads from the parsed options (toPassConfig reads the rest). */
-export interface LoopCliOpts {
+export interface LoopCliOpts extends PressureOpts {
   schedule?: string;
   tz?: string;
   optionsFile?: string;
@@ -46,9 +47,11 @@ async function settingsFrom(o: LoopCliOpts & Parameters<typeof toPassConfig>[0])
   const config = toPassConfig(o, process.env);
   const tz = o.tz === undefined ? hostTimeZone() : parseTimeZone(o.tz);
   const schedule = await loadSchedule(o.schedule as string, tz);
+  const pressure = toPressureConfig(o);
   return {
     config,
     schedule,
+    pressure,
     metricsFile: o.metricsFile ?? null,
     shown: {
       gateway: describeSpec(config.gateway),
@@ -66,6 +69,7 @@ async function settingsFrom(o: LoopCliOpts & Parameters<typeof toPassConfig>[0])
       "signature-env": (config.policy.signatureEnv ?? []).join(",") || "(none)",
       orphans: config.policy.orphans ? `on ${config.policy.orphans.markers.map(([k, v]) => `${k}=${v}`).join(",")}`.trimEnd() : "off",
       tz,
+      ...shownPressure(pressure),
     },
   };
 }

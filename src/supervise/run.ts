@@ -8,6 +8,7 @@ import { GatewayNotFoundError } from "../proc/gateway.js";
 import { GatewayGoneError } from "../proc/snapshot.js";
 import type { ReportEvent } from "../report/events.js";
 import { MetricsFile } from "../report/metrics.js";
+import { RollupCache } from "../proc/memread.js";
 import { heldMessage, LockDirError, lockGateway, LockHeldError, type Lock } from "./lock.js";
 
 export type Log = (event: ReportEvent) => void;
@@ -68,6 +69,8 @@ export interface RunState {
   errors: Throttle;
   /** The activity guard's history (--idle), opened at the first pass that needs it and kept in memory. */
   history: ActivityHistory | null;
+  /** smaps_rollup reads reused between a loop's passes while a process's RSS holds still. */
+  rollups: RollupCache;
 }
 
 export interface RunOptions {
@@ -81,7 +84,7 @@ export interface RunOptions {
 export function openRun(o: RunOptions, log: Log): RunState {
   const metrics = o.metricsFile === null ? null : new MetricsFile(o.metricsFile);
   if (metrics?.carryOverProblem) log(warning(`metrics: ${metrics.carryOverProblem}`));
-  return { locking: o.lock, lock: null, env: o.env ?? process.env, metrics, gateway: new GatewayWatch(), errors: new Throttle(ERROR_LOG_INTERVAL_MS), history: null };
+  return { locking: o.lock, lock: null, env: o.env ?? process.env, metrics, gateway: new GatewayWatch(), errors: new Throttle(ERROR_LOG_INTERVAL_MS), history: null, rollups: new RollupCache() };
 }
 
 export function closeRun(state: RunState): void {
@@ -145,7 +148,7 @@ export async function supervisedPass(state: RunState, config: PassConfig, hooks:
       if (opened.warning) log(warning(opened.warning));
       state.history = opened.history;
     }
-    const result = await runPass(config, { signal: hooks.signal, onGateway: (g) => holdGatewayLock(state, g, log), ...(state.history ? { history: state.history } : {}) });
+    const result = await runPass(config, { signal: hooks.signal, onGateway: (g) => holdGatewayLock(state, g, log), rollups: state.rollups, ...(state.history ? { history: state.history } : {}) });
     for (const w of result.warnings) log(warning(w));
     state.gateway.found(result.plan.gateway, log);
     state.metrics?.recordPass(result, Date.now());

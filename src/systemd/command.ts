@@ -11,6 +11,7 @@ import { errorCode } from "../proc/read.js";
 import { binPath } from "../paths.js";
 import { OPTIONS_FILE, printUnits, renderUnits, SHIPPED, SUPERVISOR_SCHEDULE, type UnitOptions } from "./units.js";
 import { childProcess } from "../lazy.js";
+import { PRESSURE_FLAGS } from "../supervise/pressure.js";
 
 /** Options of `systemd print|install` that shape the units instead of going on the ExecStart line. */
 const UNIT_ONLY = new Set(["--user", "--dir", "--enable", "--run-as", "--schedule", "--options-file", "--reload", "--proc-root", "--help", "--shipped"]);
@@ -78,7 +79,13 @@ function unitOptions(o: SystemdOpts, words: string[]): UnitOptions {
   if (o.shipped) return SHIPPED;
   if (o.runAs !== undefined && o.user) throw new UsageError("--run-as is for system units; user units run as their user already");
   const bin = binPath();
-  const args = [...words];
+  // The pressure triggers act between a loop's passes: they go on the supervisor's line only (each takes a value).
+  const args: string[] = [];
+  const supervisorArgs: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    if (PRESSURE_FLAGS.has(words[i] as string)) supervisorArgs.push(words[i] as string, words[++i] as string);
+    else args.push(words[i] as string);
+  }
   if (o.user && o.gatewayUnit !== undefined) args.push("--user");
   return {
     user: Boolean(o.user),
@@ -90,6 +97,7 @@ function unitOptions(o: SystemdOpts, words: string[]): UnitOptions {
     // ProtectSystem=strict: the files we write outside our runtime and state dirs must be named.
     writablePaths: [o.metricsFile, o.stateFile].filter((f): f is string => f !== undefined).map((f) => dirname(resolve(f))),
     runAs: o.runAs ?? null,
+    supervisorArgs,
   };
 }
 

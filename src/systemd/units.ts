@@ -23,6 +23,8 @@ export interface UnitOptions {
   writablePaths: string[];
   /** System units only: run as this user (the gateway's) with no capabilities at all. Null: root with CAP_KILL, CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH. */
   runAs: string | null;
+  /** Options for the supervisor's line only (the pressure triggers, which act between a loop's passes), split into words. Default []. */
+  supervisorArgs?: string[];
 }
 
 export const SUPERVISOR_SCHEDULE = "* * * * *";
@@ -191,7 +193,7 @@ export function renderUnits(o: UnitOptions): { name: string; text: string }[] {
     "WantedBy=timers.target",
     "",
   ];
-  const loop = ["--schedule", execWord(o.schedule), "--options-file", o.optionsFile];
+  const loop = ["--schedule", execWord(o.schedule), "--options-file", o.optionsFile, ...(o.supervisorArgs ?? []).map(execWord)];
   const supervisor = [
     "# mcp-reaper supervisor: the long-running loop (a pass on a cron schedule, following gateway restarts).",
     "# Settings: --options-file rather than EnvironmentFile=, because `systemctl reload` (SIGHUP) re-reads",

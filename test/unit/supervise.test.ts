@@ -372,7 +372,7 @@ describe("log lines", () => {
   it("one line per event; journal priority by severity; timestamps only outside the journal", () => {
     const r = passResult({ label: "fetch\u001b[31m", kept: 1, outcomes: ["terminated", "failed"], rssBytes: 1024 });
     const line = formatLine({ kind: "pass", at: 0, result: r }, true);
-    assert.match(line, /^<3>pass: gateway 10 gw: 3 instances of 1 type: 1 kept, 2 reaped \(1 terminated, 1 failed\); 1\.0 KB reclaimed/);
+    assert.match(line, /^<3>pass: gateway 10 gw: 3 instances of 1 type: 1 kept, 2 reaped \(1 terminated, 1 failed\); 1\.0 KB RSS reclaimed/);
     assert.ok(!line.includes("\n") && !line.includes("\u001b"), line);
     assert.equal(priorityOf({ kind: "warning", at: 0, message: "x" }), 4);
     assert.equal(formatLine({ kind: "info", at: 0, message: "a\nb" }, true), "<6>info: a\\nb");
