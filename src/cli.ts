@@ -32,10 +32,9 @@ function arg<T>(parse: (text: string) => T): (text: string) => T {
   };
 }
 
+/** Any pid >= 1: pid 1 is taken only where it is a container's gateway, which resolving the gateway checks. */
 function gatewayPidArg(text: string): number {
-  const pid = parsePositiveInt(text, "--gateway-pid");
-  if (pid === 1) throw new UsageError("--gateway-pid 1 is init, the parent of everything: name the gateway's own pid");
-  return pid;
+  return parsePositiveInt(text, "--gateway-pid");
 }
 
 /** Options shared by a one-shot pass and (later) the loop. Each maps to an env var for systemd EnvironmentFiles. */
