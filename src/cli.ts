@@ -4,7 +4,7 @@ import { DEFAULTS, EXIT, EXIT_TABLE, parseDuration, parseEnvMarker, parseEnvName
 import { ConfigError } from "./hosts/read.js";
 import { GatewayNotFoundError } from "./proc/gateway.js";
 import { GatewayGoneError } from "./proc/snapshot.js";
-import { exitCodeOf, runPass, type PassHooks } from "./pass.js";
+import { exitCodeOf, type PassHooks, type PassResult } from "./pass.js";
 import { packageVersion } from "./paths.js";
 import type { ReportEvent } from "./report/events.js";
 import { formatHuman, PLAIN, type Paint } from "./report/human.js";
@@ -19,6 +19,8 @@ import { closeRun, holdGatewayLock, openRun, writeMetrics, type RunState } from 
 import { optionsFileVars } from "./supervise/options-file.js";
 import { parseTimeZone } from "./supervise/schedule.js";
 import { captureCliWords } from "./systemd/command.js";
+import { addFleetOptions } from "./fleet/options.js";
+import { isEvery, runEvery, runOne, type GatewayOutcome } from "./fleet/run.js";
 
 
 /** Wraps a config parser for commander: our UsageError becomes commander's InvalidArgumentError (exit 2). */
@@ -97,7 +99,7 @@ function addPassOptions(cmd: Command): Command {
     .addOption(new Option("--json", "print one JSON document instead of the report").helpGroup("Output:"))
     .addOption(new Option("--no-color", "no colours (also: NO_COLOR set, or output not a terminal)").helpGroup("Output:"))
     .addOption(new Option("--proc-root <path>", "read a recorded /proc tree (implies --dry-run)").default(DEFAULTS.procRoot).hideHelp());
-  return addServerOptions(cmd);
+  return addServerOptions(addFleetOptions(cmd));
 }
 
 /** Wraps a config parser for a repeatable option: each use adds one parsed value. */
@@ -200,22 +202,67 @@ function emit(io: Io, json: boolean, paint: Paint, event: ReportEvent): void {
 }
 
 async function runOnce(config: PassConfig, o: PassOpts, io: Io, run: RunState, onGateway: NonNullable<PassHooks["onGateway"]>): Promise<number> {
-  const json = Boolean(o.json);
-  const paint = await paintFor(wantsColor(io, o));
-  const progress = !json && Boolean(io.stderr.isTTY);
-  const result = await runPass(config, {
-    onGateway,
-    onPlan: (p) => {
-      const n = p.types.reduce((sum, t) => sum + t.instances.filter((i) => i.action === "reap").length, 0);
-      if (progress && n > 0 && !config.dryRun) io.stderr.write(`reaping ${n} instance${n === 1 ? "" : "s"} (grace ${config.graceMs}ms)...\r`);
-    },
-  });
+  const progress = !o.json && Boolean(io.stderr.isTTY);
+  const result = await runOne(config, { onGateway, onPlan: (p) => showProgress(config, io, progress, p) });
   if (progress && !config.dryRun) io.stderr.write("\x1b[2K");
-  // In JSON the warnings travel inside the document; for people they go to stderr.
-  if (!json) for (const w of result.warnings) io.stderr.write(`mcp-reaper: warning: ${w}\n`);
   run.metrics?.recordPass(result, Date.now());
-  emit(io, json, paint, { kind: "pass", at: Date.now(), result });
+  await report(io, o, result);
   return exitCodeOf(result, Boolean(o.check));
+}
+
+function showProgress(config: PassConfig, io: Io, progress: boolean, p: PassResult["plan"]): void {
+  const n = p.types.reduce((sum, t) => sum + t.instances.filter((i) => i.action === "reap").length, 0);
+  if (progress && n > 0 && !config.dryRun) io.stderr.write(`reaping ${n} instance${n === 1 ? "" : "s"} (grace ${config.graceMs}ms)...\r`);
+}
+
+/** One pass's report: warnings on stderr for people (inside the document in JSON), then the report. */
+async function report(io: Io, o: PassOpts, result: PassResult): Promise<void> {
+  const json = Boolean(o.json);
+  if (!json) for (const w of result.warnings) io.stderr.write(`mcp-reaper: warning: ${w}\n`);
+  emit(io, json, await paintFor(wantsColor(io, o)), { kind: "pass", at: Date.now(), result });
+}
+
+/** Exit codes of several passes, worst first: a failed reap, a locked gateway, duplicates under --check, clean. */
+const SEVERITY: readonly number[] = [EXIT.REAP_FAILED, EXIT.LOCKED, EXIT.DUPLICATES, EXIT.OK];
+
+/**
+ * --all: every gateway of the name gets its own pass, lock and report (in JSON, one pass document per
+ * gateway, one line each). A gateway that exited since the listing is a warning; one another reaper holds
+ * is an error line and exit 5 unless something worse happened.
+ */
+async function runEveryOnce(config: PassConfig, o: PassOpts, io: Io, run: RunState, log: (e: ReportEvent) => void): Promise<number> {
+  const locks = new Map<number, RunState>();
+  const progress = !o.json && Boolean(io.stderr.isTTY);
+  let outcomes: GatewayOutcome[];
+  try {
+    outcomes = await runEvery(config, (g) => ({
+      onGateway: (id) => {
+        const lockRun = openRun({ lock: run.locking, metricsFile: null, env: run.env }, log);
+        locks.set(g.pid, lockRun);
+        holdGatewayLock(lockRun, id, log);
+      },
+      onPlan: (p) => showProgress(config, io, progress, p),
+    }));
+  } finally {
+    for (const l of locks.values()) closeRun(l);
+  }
+  if (progress && !config.dryRun) io.stderr.write("\x1b[2K");
+  const codes: number[] = [];
+  let first = true;
+  for (const out of outcomes) {
+    if ("error" in out) {
+      const locked = out.error instanceof LockHeldError;
+      io.stderr.write(`mcp-reaper: ${locked ? "" : "warning: "}gateway ${out.gateway.pid}: ${out.error.message}\n`);
+      codes.push(locked ? EXIT.LOCKED : EXIT.OK);
+      continue;
+    }
+    run.metrics?.recordPass(out.result, Date.now(), !first);
+    if (!o.json && !first) io.stdout.write("\n");
+    first = false;
+    await report(io, o, out.result);
+    codes.push(exitCodeOf(out.result, Boolean(o.check)));
+  }
+  return SEVERITY.find((c) => codes.includes(c)) ?? EXIT.OK;
 }
 
 /**
@@ -231,6 +278,7 @@ async function oneShot(o: PassOpts, io: Io): Promise<number> {
   const run = openRun({ lock: mayLock(config), metricsFile: o.metricsFile ?? null, env: io.env }, log);
   const startedMs = Date.now();
   try {
+    if (isEvery(config)) return await runEveryOnce(config, o, io, run, log);
     return await runOnce(config, o, io, run, (g) => holdGatewayLock(run, g, log));
   } catch (err) {
     const missing = err instanceof GatewayNotFoundError || err instanceof GatewayGoneError;
