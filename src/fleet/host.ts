@@ -23,16 +23,18 @@ export async function runHostPass(config: PassConfig, hooks: PassHooks = {}, uid
   const protectedPids = protectedPidsOf(procRoot, process.pid);
   const uptimeText = readText(`${procRoot}/uptime`);
   if (uptimeText === null) throw new GatewayGoneError(`cannot read ${procRoot}/uptime: is ${procRoot} a proc filesystem?`);
-  const at = { uptimeMs: parseUptimeMs(uptimeText), takenAtMs: Date.now(), skipped: [] as Snapshot["skipped"], environ: true, io: false, uid: true };
+  // --mcp-config files name servers before the search: a root that runs an entry is a candidate. Their
+  // environments are read only when an entry is told apart by env.
+  const configs = loadConfigs({ paths: config.mcpConfigs ?? [], discover: false, procRoot, gateway: { pid: 1, uid: null, comm: "", argv: [] } });
+  const policy = { ...config.policy, servers: [...(config.policy.servers ?? []), ...configs.entries] };
+  const environ = policy.servers.some((e) => Object.keys(e.env).length > 0) || (policy.signatureEnv ?? []).length > 0;
+  const at = { uptimeMs: parseUptimeMs(uptimeText), takenAtMs: Date.now(), skipped: [] as Snapshot["skipped"], environ, io: false, uid: true };
   const host = scanHost(procRoot, (pid, why) => at.skipped.push({ pid, why }));
   const initStat = host.stats.get(1);
   const init = initStat ? readProcInfo(procRoot, initStat, at) : null;
   if (init === null) throw new GatewayGoneError(`cannot read ${procRoot}/1: is ${procRoot} a proc filesystem?`);
   // One host-wide reaper at a time per pid namespace: the run layer locks pid 1's identity.
   hooks.onGateway?.({ pid: 1, startTicks: init.startTicks });
-  // --mcp-config files name servers before the search: a root that runs an entry is a candidate.
-  const configs = loadConfigs({ paths: config.mcpConfigs ?? [], discover: false, procRoot, gateway: init });
-  const policy = { ...config.policy, servers: [...(config.policy.servers ?? []), ...configs.entries] };
   const facts = senseHostOrphans(procRoot, { protectedPids, uid, want: (root: ProcInfo) => isMcpRoot(root, policy), ssUnix: ssUnixOf(procRoot) }, host, (stat) => readProcInfo(procRoot, stat, at));
   const scanMs = Date.now() - started;
   const p = planHost(facts, init, protectedPids, policy);
