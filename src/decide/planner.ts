@@ -366,10 +366,14 @@ export function hostCommandOf(argv: readonly string[]): string {
   return first === undefined ? "" : basename(first);
 }
 
-/** Whether a descendant is a nested host: it answers to a --gateway-name, or runs the gateway's own command. */
+/**
+ * Whether a descendant is a nested host: it answers to a --gateway-name, or runs the gateway's own
+ * command under the gateway's own comm (both: a server that merely shares the gateway's script name
+ * with another interpreter stays a server).
+ */
 function nestedHost(gateway: ProcInfo, names: readonly string[]): (p: ProcInfo) => boolean {
   const own = hostCommandOf(gateway.argv);
-  return (p) => names.some((n) => answersToName(n, p.comm, p.argv)) || (own !== "" && hostCommandOf(p.argv) === own);
+  return (p) => names.some((n) => answersToName(n, p.comm, p.argv)) || (own !== "" && p.comm === gateway.comm && hostCommandOf(p.argv) === own);
 }
 
 export function procsOf(procs: ReadonlyMap<number, ProcInfo>, members: readonly Member[]): ProcInfo[] {
