@@ -59,7 +59,7 @@ async function main(): Promise<void> {
       process.stdout.write(`| ${n} | skipped: ${noRoom} ||||\n`);
       continue;
     }
-    const s = await startSleepers(n);
+    const s = await startSleepers(n, 300_000);
     try {
       const t = await hostWideTimes(rounds);
       process.stdout.write(`| ${n} | ${t.bareMs.toFixed(1)} | ${t.passMs.toFixed(1)} | ${(t.passMs / t.bareMs).toFixed(2)}x | ${t.candidates} |\n`);

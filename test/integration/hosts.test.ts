@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
@@ -121,6 +121,38 @@ describe("--all: every process of a name is a gateway of its own", () => {
         const left = h.servers.filter((s) => s.type === type && alive(s.pid));
         assert.deepEqual(left.map((s) => s.session), [3], `host ${h.host} keeps its newest ${type} only`);
       }
+    }
+  });
+});
+
+describe("--all in the supervisor", () => {
+  it("a loop with --all reaps under each gateway of the name and holds a lock per gateway", async () => {
+    const dir = tempDir();
+    const mark = marker();
+    const name = `loop-${mark}`;
+    type Ready = { host: number; servers: { pid: number; type: string; session: number }[] };
+    const hosts: Ready[] = [];
+    for (const i of [1, 2]) {
+      const c = spawn(process.execPath, [join(FIXTURES, "session-host.cjs"), name, mark, join(dir, `ready-${i}`), "2"], { stdio: "ignore" });
+      children.push(c);
+      hosts.push(await readyFile<Ready>(join(dir, `ready-${i}`)));
+    }
+    const env: NodeJS.ProcessEnv = { ...process.env, MCP_REAPER_LOCK_DIR: join(dir, "locks") };
+    delete env.NODE_TEST_CONTEXT;
+    const loop = spawn(process.execPath, [BIN, "--gateway-name", name, "--all", "--schedule", "* * * * * *", "--min-age", "0", "--grace", "1s", "--match", mark], { stdio: ["ignore", "pipe", "pipe"], env });
+    children.push(loop);
+    let out = "";
+    loop.stdout?.on("data", (d: Buffer) => (out += String(d)));
+    loop.stderr?.on("data", (d: Buffer) => (out += String(d)));
+    try {
+      await until("both gateways reaped", () => hosts.every((h) => h.servers.filter((s) => s.session === 1).every((s) => !alive(s.pid))), 20_000);
+      for (const h of hosts) for (const s of h.servers.filter((x) => x.session === 2)) assert.ok(alive(s.pid), `newest ${s.type} of ${h.host} kept`);
+      // The pass line comes once every gateway's act step is over.
+      await until("a pass line per gateway", () => hosts.every((h) => new RegExp(`pass: gateway ${h.host} \\S+ \\(\\d of 2\\)`).test(out)), 20_000);
+      assert.equal(readdirSync(join(dir, "locks")).filter((f) => f.endsWith(".lock")).length, 2, "one lock per gateway");
+    } finally {
+      loop.kill("SIGTERM");
+      await new Promise((r) => loop.once("exit", r));
     }
   });
 });
