@@ -42,7 +42,7 @@ function gatewayPidArg(text: string): number {
 /** Options shared by a one-shot pass and (later) the loop. Each maps to an env var for systemd EnvironmentFiles. */
 function addPassOptions(cmd: Command): Command {
   cmd
-    .addOption(new Option("--gateway-pid <pid>", "the gateway's pid").argParser(arg(gatewayPidArg)).env("MCP_REAPER_GATEWAY_PID").helpGroup("Gateway (name exactly one):"))
+    .addOption(new Option("--gateway-pid <pid>", "the gateway's pid (1 only inside a container whose pid 1 is the gateway, not an init)").argParser(arg(gatewayPidArg)).env("MCP_REAPER_GATEWAY_PID").helpGroup("Gateway (name exactly one):"))
     .addOption(
       new Option("--gateway-name <name>", "the gateway's process title: argv[0], its basename, or comm (cut to 15 chars by the kernel)")
         .env("MCP_REAPER_GATEWAY_NAME")
@@ -127,7 +127,7 @@ function addServerOptions(cmd: Command): Command {
     .addOption(
       new Option(
         "--orphans",
-        "also find the gateway's servers that escaped its tree (scans every process): only children of pid 1 or of a gateway ancestor named systemd, only with stdout a pipe or socket; unreachable only when every pipe or socket on its stdin and stdout lost its other end",
+        "also find the gateway's servers that escaped its tree (scans every process): only children of pid 1 or of a gateway ancestor named systemd, only with stdout a pipe or socket; unreachable only when every pipe or socket on its stdin and stdout lost its other end. With no gateway named: host-wide, reap dead hosts' stdio servers (MCP by their own command line) under pid 1 or a subreaper that nobody can reach (docs/hosts.md)",
       )
         .env("MCP_REAPER_ORPHANS")
         .helpGroup("Escaped orphans:"),
@@ -181,6 +181,9 @@ configured server is MCP and its type is the entry's name; others fall back to -
 also finds the gateway's servers that escaped its tree (wrapper died first), by evidence on the
 escaped process itself: the gateway holds its stdio peer, it shares the gateway's dedicated service
 cgroup, or it carries --orphan-env. One whose stdio is not a pipe or socket is never touched.
+--orphans with no gateway named looks host-wide for dead hosts' servers: children of pid 1 or of a
+subreaper, MCP by their own command line, whose stdin and stdout lost their other ends everywhere.
+--all with --gateway-name makes every process of that name a gateway of its own.
 
 Examples:
   mcp-reaper demo                                  see it work on a built-in leaky gateway
@@ -189,6 +192,8 @@ Examples:
   mcp-reaper --gateway-pidfile /run/gw.pid --check && echo clean
   mcp-reaper --gateway-pid 131886 --json | jq '.summary'
   mcp-reaper --gateway-name openclaw-gateway --mcp-config ~/.cursor/mcp.json --orphans -n
+  mcp-reaper --gateway-name claude --all -n          every Claude Code session, each on its own
+  mcp-reaper --orphans --match mcp-server-postgres -n   dead hosts' servers nobody can reach
   mcp-reaper --gateway-unit openclaw.service --schedule "* * * * *"   supervisor: a pass every minute
   mcp-reaper systemd print --gateway-name openclaw-gateway         systemd units with these options
 
