@@ -19,7 +19,7 @@ export interface PassOpts {
   minAge: number;
   match: RegExp;
   ignore?: RegExp;
-  idle?: number;
+  idle?: number | null;
   stateFile?: string;
   grace: number;
   dryRun?: boolean;
@@ -53,7 +53,6 @@ function gatewaySpec(o: PassOpts): GatewaySpec {
 
 export function toPassConfig(o: PassOpts, env: NodeJS.ProcessEnv): PassConfig {
   const idleMs = o.idle ?? null;
-  if (idleMs === 0) throw new UsageError("--idle 0 would call every instance idle: give a duration such as 10m, or leave --idle out");
   return {
     gateway: gatewaySpec(o),
     policy: {
