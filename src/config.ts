@@ -72,6 +72,16 @@ export function parseDuration(text: string): number {
   return Math.round(ms);
 }
 
+/**
+ * --idle: a duration, or off. "off", 0 (any unit) and an empty value are off, so an options file can turn
+ * off the guard the units switch on (`MCP_REAPER_IDLE=0`); idle for 0 ms would call everything idle anyway.
+ */
+export function parseIdle(text: string): number | null {
+  if (/^\s*(off)?\s*$/i.test(text)) return null;
+  const ms = parseDuration(text);
+  return ms === 0 ? null : ms;
+}
+
 /** A whole number >= 1 written in plain digits (no `1e3`, no `+5`, no `0x10`). */
 export function parsePositiveInt(text: string, what: string): number {
   if (!/^\d+$/.test(text.trim()) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {

@@ -66,6 +66,14 @@ export interface PassResult {
   memory?: Map<number, MemoryFigure>;
   /** MemAvailable around a real run that reaped something; null otherwise. Default null. */
   hostMemory?: HostMemory | null;
+  /** With --all: this gateway's place among every process of the name (0-based index, of how many). Default: absent. */
+  all?: { name: string; index: number; of: number };
+}
+
+/** A gateway resolved beforehand (--all): its identity, and the other gateways its walk must not enter. */
+export interface PassTarget {
+  gateway: GatewayIdentity;
+  cut: ReadonlySet<number>;
 }
 
 export interface PassHooks {
@@ -131,6 +139,11 @@ function settle(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/** Where `ss -xa` comes from: iproute2 on this host; a recorded tree carries its output beside it. */
+export function ssUnixOf(procRoot: string): () => string | null {
+  return procRoot === "/proc" ? runSsUnix : () => readText(`${procRoot}/ss-xa`);
+}
+
 /** The state file a run persists to: never for a recorded tree, whose history belongs to another host. */
 function stateFileOf(config: PassConfig): string | null {
   return config.procRoot === "/proc" ? config.stateFile : null;
@@ -147,12 +160,12 @@ export function openHistory(config: PassConfig): { history: ActivityHistory; war
 }
 
 /** Runs one pass. Throws GatewayNotFoundError / GatewayGoneError when there is no gateway to look at. */
-export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promise<PassResult> {
+export async function runPass(config: PassConfig, hooks: PassHooks = {}, target: PassTarget | null = null): Promise<PassResult> {
   const started = Date.now();
   // Before anything of ours: the host's MemAvailable to compare with after the act step.
   const before = config.dryRun ? null : readMeminfo(config.procRoot);
   const protectedPids = protectedPidsOf(config.procRoot, process.pid);
-  const gateway = resolveGateway(config.gateway, config.procRoot, protectedPids);
+  const gateway = target?.gateway ?? resolveGateway(config.gateway, config.procRoot, protectedPids);
   hooks.onGateway?.(gateway);
   const gatewayPid = gateway.pid;
   const tracking = config.policy.idleMs !== null;
@@ -166,7 +179,8 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
     // entries below (their files are read after the snapshot, which names the gateway's user).
     environ: (config.policy.signatureEnv ?? []).length > 0,
     // A recorded tree carries its `ss -xa` output beside it: the host's sockets say nothing about it.
-    orphans: config.policy.orphans ? { ssUnix: config.procRoot === "/proc" ? runSsUnix : () => readText(`${config.procRoot}/ss-xa`) } : null,
+    orphans: config.policy.orphans ? { ssUnix: ssUnixOf(config.procRoot) } : null,
+    ...(target ? { cut: target.cut } : {}),
   });
   // The lock taken in onGateway names this process: a pid reused in between is another gateway.
   if (snapshot.gateway.startTicks !== gateway.startTicks) throw new GatewayGoneError(`gateway ${gatewayPid} was replaced while being looked at`);
@@ -174,7 +188,11 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
   const warnings: string[] = [];
   const configs = loadConfigs({ paths: config.mcpConfigs ?? [], discover, procRoot: config.procRoot, gateway: snapshot.gateway });
   if (configs.entries.some((e) => Object.keys(e.env).length > 0)) readEnvirons(snapshot);
-  const policy = { ...config.policy, servers: [...(config.policy.servers ?? []), ...configs.entries] };
+  const policy = {
+    ...config.policy,
+    servers: [...(config.policy.servers ?? []), ...configs.entries],
+    ...(config.gateway.kind === "name" ? { hostNames: [...(config.policy.hostNames ?? []), config.gateway.name] } : {}),
+  };
   const stateFile = stateFileOf(config);
   let history: ActivityHistory | undefined;
   if (tracking) {

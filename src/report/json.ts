@@ -57,7 +57,8 @@ export function passDocument(r: PassResult): Record<string, unknown> {
   return {
     schema: "mcp-reaper/pass@1",
     dryRun: r.dryRun,
-    gateway: { pid: r.plan.gateway.pid, comm: r.plan.gateway.comm, argv: r.plan.gateway.argv, startTicks: r.plan.gateway.startTicks },
+    // A host-wide pass has no gateway: null, with scope "host".
+    gateway: r.plan.scope === "host" ? null : { pid: r.plan.gateway.pid, comm: r.plan.gateway.comm, argv: r.plan.gateway.argv, startTicks: r.plan.gateway.startTicks },
     scan: r.scan,
     types: r.plan.types.map((t) => ({ type: t.label, instances: t.instances.length })),
     instances: r.plan.types.flatMap((t) => t.instances.map((i) => instanceJson(i, byRoot.get(i.rootPid), r.takenAtMs, r.plan.activityTracked, r.memory?.get(i.rootPid)))),
@@ -85,6 +86,9 @@ function serverFields(r: PassResult): Record<string, unknown> {
     ...(r.configs && r.configs.length > 0 ? { configs: r.configs } : {}),
     ...(r.plan.wrappers && r.plan.wrappers.length > 0 ? { wrappers: r.plan.wrappers } : {}),
     ...(r.orphanScan ? { orphanScan: r.orphanScan, orphansLeft: r.plan.orphansLeft ?? [] } : {}),
+    ...(r.plan.scope === "host" ? { scope: "host" } : {}),
+    ...(r.all ? { all: r.all } : {}),
+    ...(r.plan.nested && r.plan.nested.length > 0 ? { nested: r.plan.nested } : {}),
   };
 }
 

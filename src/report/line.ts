@@ -37,7 +37,8 @@ export function passLine(r: PassResult): string {
   const failures = (r.results ?? []).flatMap((x) => x.targets.filter((t) => t.detail).map((t) => `${t.pid}: ${safe(t.detail as string)}`));
   if (failures.length > 0) parts.push(`problems: ${failures.join("; ")}`);
   parts.push(`${r.durationMs}ms`);
-  return `pass: gateway ${g.pid} ${safe(g.comm)}${r.dryRun ? " (dry run)" : ""}: ${parts.join("; ")}`;
+  const who = r.plan.scope === "host" ? "host-wide orphans" : `gateway ${g.pid} ${safe(g.comm)}${r.all ? ` (${r.all.index + 1} of ${r.all.of})` : ""}`;
+  return `pass: ${who}${r.dryRun ? " (dry run)" : ""}: ${parts.join("; ")}`;
 }
 
 /** One event as one line: `journal` adds the priority prefix and leaves the timestamp to journald. */

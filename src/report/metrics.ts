@@ -136,8 +136,11 @@ export class MetricsFile {
     this.counters.set(seriesKey(name, []), { name, labels: [], value });
   }
 
-  /** A pass that ran (dry or real). Reaps, kills and bytes count only when processes were really signalled. */
-  recordPass(r: PassResult, endedAtMs: number): void {
+  /**
+   * A pass that ran (dry or real). Reaps, kills and bytes count only when processes were really signalled.
+   * `combine`: another gateway's pass of the same run (--all): its instances add to the last pass's gauges.
+   */
+  recordPass(r: PassResult, endedAtMs: number, combine = false): void {
     this.add("mcp_reaper_passes_total", [], 1);
     const instances = new Map<string, { kept: number; reaped: number }>();
     const privateBytes = new Map<string, { kept: number; reaped: number }>();
@@ -162,9 +165,22 @@ export class MetricsFile {
       if (r.memory) privateBytes.set(type.label, bytes);
     }
     if (r.summary.failed > 0) this.add("mcp_reaper_errors_total", [["kind", "reap"]], r.summary.failed);
-    const success = r.summary.failed === 0;
+    let success = r.summary.failed === 0;
+    let durationMs = r.durationMs;
+    if (combine && this.last) {
+      for (const [type, c] of this.last.instances) {
+        const mine = instances.get(type);
+        instances.set(type, { kept: c.kept + (mine?.kept ?? 0), reaped: c.reaped + (mine?.reaped ?? 0) });
+      }
+      for (const [type, c] of this.last.privateBytes) {
+        const mine = privateBytes.get(type);
+        privateBytes.set(type, { kept: c.kept + (mine?.kept ?? 0), reaped: c.reaped + (mine?.reaped ?? 0) });
+      }
+      success &&= this.last.success;
+      durationMs = Math.max(durationMs, this.last.durationMs);
+    }
     if (success) this.set("mcp_reaper_last_success_timestamp_seconds", endedAtMs / 1000);
-    this.last = { atMs: endedAtMs, durationMs: r.durationMs, success, gatewayUp: true, instances, privateBytes };
+    this.last = { atMs: endedAtMs, durationMs, success, gatewayUp: true, instances, privateBytes };
   }
 
   /** A pass that did not get to a plan: no gateway, or an error. */

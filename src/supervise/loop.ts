@@ -86,7 +86,8 @@ async function sleepUntil(atMs: number, stop: AbortSignal, wake: Wake): Promise<
 
 export function describeSpec(g: GatewaySpec): string {
   if (g.kind === "pid") return `pid ${g.pid}`;
-  if (g.kind === "name") return `name ${JSON.stringify(g.name)}`;
+  if (g.kind === "name") return `name ${JSON.stringify(g.name)}${g.all ? " (--all: each one)" : ""}`;
+  if (g.kind === "host") return "none (host-wide orphans)";
   if (g.kind === "pidfile") return `pidfile ${g.path}`;
   return `${g.user ? "user unit" : "unit"} ${g.unit}`;
 }
