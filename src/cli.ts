@@ -258,6 +258,8 @@ async function runEveryOnce(config: PassConfig, o: PassOpts, io: Io, run: RunSta
     if ("error" in out) {
       const locked = out.error instanceof LockHeldError;
       io.stderr.write(`mcp-reaper: ${locked ? "" : "warning: "}gateway ${out.gateway.pid}: ${out.error.message}\n`);
+      // In JSON the stream says so too: a reader counting documents learns why one is missing.
+      if (o.json) io.stdout.write(`${formatJson({ kind: locked ? "error" : "warning", at: Date.now(), message: `gateway ${out.gateway.pid}: ${out.error.message}` })}\n`);
       codes.push(locked ? EXIT.LOCKED : EXIT.OK);
       continue;
     }

@@ -99,3 +99,39 @@ describe("host-wide --orphans: planHost on a fake host", () => {
     assert.match(new Map((p.orphansLeft ?? []).map((o) => [o.rootPid, o.reason])).get(400) ?? "", /unknown/);
   });
 });
+
+describe("pid 1 as a gateway, and every gateway of a name", () => {
+  const tree = (pid1: FakeProc): string =>
+    fake([
+      pid1,
+      { pid: 50, ppid: 1, startTicks: 5, comm: "claude", argv: ["claude"] },
+      { pid: 60, ppid: 1, startTicks: 6, comm: "claude", argv: ["/usr/bin/claude", "--resume"] },
+      { pid: 70, ppid: 1, startTicks: 7, comm: "node", argv: ["node", "/srv/other.js"] },
+    ]);
+  it("pid 1 that is no init may be the gateway, by pid and by name; an init never", async () => {
+    const { pid1AsGateway, resolveGateway } = await import("../../src/proc/gateway.js");
+    const container = tree({ pid: 1, ppid: 0, startTicks: 1, comm: "openclaw-gatewa", argv: ["openclaw-gateway"] });
+    assert.equal(pid1AsGateway(container), "not-an-init");
+    assert.equal(resolveGateway({ kind: "pid", pid: 1 }, container, new Set([999_999])).pid, 1);
+    assert.equal(resolveGateway({ kind: "name", name: "openclaw-gateway" }, container, new Set([999_999])).pid, 1);
+    // Ours or an ancestor's pid 1 stays refused, init or not.
+    assert.throws(() => resolveGateway({ kind: "pid", pid: 1 }, container, new Set([1])), /ancestors/);
+    for (const init of [
+      { pid: 1, ppid: 0, startTicks: 1, comm: "systemd", argv: ["/sbin/init"] },
+      { pid: 1, ppid: 0, startTicks: 1, comm: "tini", argv: ["/sbin/tini", "--", "node"] },
+      { pid: 1, ppid: 0, startTicks: 1, comm: "proc", argv: ["/usr/bin/dumb-init", "node"] },
+    ]) {
+      const host = tree(init);
+      assert.equal(pid1AsGateway(host), null);
+      assert.throws(() => resolveGateway({ kind: "pid", pid: 1 }, host, new Set([999_999])), /refusing pid 1 as the gateway: it is init/);
+      assert.throws(() => resolveGateway({ kind: "name", name: init.argv[0] as string }, host, new Set([999_999])), /no process named/);
+    }
+  });
+  it("--all lists every process of the name; without it several are an error naming them and --all", async () => {
+    const { resolveGateway, resolveGateways } = await import("../../src/proc/gateway.js");
+    const host = tree({ pid: 1, ppid: 0, startTicks: 1, comm: "systemd", argv: ["/sbin/init"] });
+    assert.deepEqual(resolveGateways({ kind: "name", name: "claude", all: true }, host, new Set([999_999])), [{ pid: 50, startTicks: 5 }, { pid: 60, startTicks: 6 }]);
+    assert.throws(() => resolveGateway({ kind: "name", name: "claude" }, host, new Set([999_999])), /2 processes are named "claude": 50 \(claude\), 60 \(\/usr\/bin\/claude --resume\); pick one with --gateway-pid, or reap under each with --all/);
+    assert.throws(() => resolveGateways({ kind: "name", name: "codex", all: true }, host, new Set([999_999])), /no process named "codex"/);
+  });
+});
