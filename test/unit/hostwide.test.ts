@@ -65,6 +65,9 @@ describe("host-wide --orphans: planHost on a fake host", () => {
     { pid: 510, ppid: 1, startTicks: 510, argv: ["logger"], fds: { 1: "pipe:[7100]" }, fdFlags: { 1: WRITE } },
     // An HTTP MCP server a launcher started on /dev/null with output to a file: left alone.
     { pid: 600, ppid: 1, startTicks: 600, argv: ["mcp-proxy", "--port", "9000"], fds: { 0: "/dev/null", 1: "/var/log/mcp-proxy.log" } },
+    // On a socketpair whose peer a live client still holds: left alone before any holder scan.
+    { pid: 800, ppid: 1, startTicks: 800, argv: ["npx", "mcp-remote", "https://x"], fds: { 0: "socket:[8100]", 1: "socket:[8100]" } },
+    { pid: 810, ppid: 1, startTicks: 810, argv: ["client"], fds: { 5: "socket:[8101]" } },
     // Not an MCP server by its command line: not a candidate.
     { pid: 700, ppid: 1, startTicks: 700, argv: ["node", "/srv/worker.js"], fds: { 0: "pipe:[7200]", 1: "pipe:[7201]" }, fdFlags: { 0: READ, 1: WRITE } },
   ];
@@ -72,7 +75,7 @@ describe("host-wide --orphans: planHost on a fake host", () => {
   const sense = (): ReturnType<typeof senseHostOrphans> => {
     const host = scanHost(root);
     const at = { uptimeMs: 10_000_000, takenAtMs: Date.now(), skipped: [], environ: false, io: false, uid: true };
-    return senseHostOrphans(root, { protectedPids: new Set([999_999]), uid: null, want: (r: ProcInfo) => isMcpRoot(r, POLICY), ssUnix: () => ssOutput([[8000, 0]]) }, host, (s) => readProcInfo(root, s, at));
+    return senseHostOrphans(root, { protectedPids: new Set([999_999]), uid: null, want: (r: ProcInfo) => isMcpRoot(r, POLICY), ssUnix: () => ssOutput([[8000, 0], [8100, 8101], [8101, 8100]]) }, host, (s) => readProcInfo(root, s, at));
   };
   it("reaps the dead ones whole, lists the held and the /dev/null ones, never lists a non-MCP process", () => {
     const facts = sense();
@@ -83,6 +86,7 @@ describe("host-wide --orphans: planHost on a fake host", () => {
     const left = new Map((p.orphansLeft ?? []).map((o) => [o.rootPid, o.reason]));
     assert.match(left.get(500) ?? "", /held by live pid 510/);
     assert.match(left.get(600) ?? "", /stdin is \/dev\/null, stdout is a file or device/);
+    assert.match(left.get(800) ?? "", /the peer of socket:\[8100\] \(fd 0\) is open outside its subtree/);
     assert.ok(!left.has(700) && !instancesOf(p).some((i) => i.rootPid === 700));
     assert.ok(!keptPids(p).has(300) && keptPids(p).has(500));
   });
