@@ -219,3 +219,15 @@ describe("containers: the gateway is pid 1 of its own pid namespace", () => {
     assert.ok(alive(outer), "pid 1 of the namespace lives");
   });
 });
+
+describe("systemd units without a gateway, or for every gateway of a name", () => {
+  it("systemd print --orphans (no gateway) and --gateway-name --all put the options on both ExecStart lines", () => {
+    for (const args of [["--orphans", "--match", "mcp-server-postgres"], ["--gateway-name", "claude", "--all"]]) {
+      const r = reaper(["systemd", "print", ...args]);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.split("\n").filter((l) => l.startsWith("ExecStart="));
+      assert.equal(lines.length, 2);
+      for (const l of lines) assert.ok(l.endsWith(args.join(" ")), l);
+    }
+  });
+});
