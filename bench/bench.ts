@@ -16,6 +16,7 @@ import { runPass } from "../src/pass.js";
 import { resolveGateway } from "../src/proc/gateway.js";
 import { protectedPidsOf, takeSnapshot } from "../src/proc/snapshot.js";
 import { roomFor, startSleepers, type Sleepers } from "./sleepers.js";
+import { memoryRows } from "./memory.js";
 import { HOSTWIDE_TARGET, hostWideTimes } from "./hostwide.js";
 
 const ROUNDS = Math.max(15, Number(process.env.BENCH_ROUNDS ?? "21"));
@@ -302,6 +303,7 @@ async function main(): Promise<number> {
     await world.stop();
     log("kill latency: a world with a SIGTERM-ignoring server type...");
     const kill = await killLatency(worlds);
+    const memory = await memoryRows(worlds, ROUNDS, WARMUP_MS, log);
 
     const loopGrowth = loop ? (loop.rssEnd - loop.rss100) / loop.rss100 : NaN;
     const termMs = median(kill.termMs);
@@ -324,6 +326,7 @@ async function main(): Promise<number> {
         `TERM-honouring median ${ms(termMs)} ms (max ${ms(Math.max(...kill.termMs))}), TERM-ignoring median ${ms(ignoreMs)} ms (max ${ms(Math.max(...kill.ignoreMs))}).`,
       "",
     );
+    out.push(...memory.lines, "");
     const checks: [string, boolean][] = [
       [`scan vs ps-list >= ${TARGET.vsPsList}x: min ${ratios.vsPsList.toFixed(0)}x`, ratios.vsPsList >= TARGET.vsPsList],
       [`scan vs bare walk <= ${TARGET.vsFloor}x: max ${ratios.vsFloor.toFixed(2)}x`, ratios.vsFloor <= TARGET.vsFloor],
@@ -333,6 +336,7 @@ async function main(): Promise<number> {
       [`host-wide pass vs stat scan <= ${HOSTWIDE_TARGET}x: max ${ratios.hostWide.toFixed(2)}x`, ratios.hostWide <= HOSTWIDE_TARGET],
       [`TERM kill <= ${TARGET.termMs}ms: ${ms(termMs)}ms`, termMs <= TARGET.termMs],
       [`ignore-TERM kill <= grace+${TARGET.ignoreExtraMs}ms: ${ms(ignoreMs)}ms`, ignoreMs <= KILL_GRACE_MS + TARGET.ignoreExtraMs],
+      ...memory.checks,
     ];
     out.push(`summary: ${checks.map(([text, ok]) => `${text} ${ok ? "PASS" : "FAIL"}`).join("; ")}`);
     process.stdout.write(`${out.join("\n")}\n`);

@@ -1,6 +1,6 @@
 // The command line: argv -> typed config -> one pass (or a subcommand) -> report -> exit code.
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { DEFAULTS, EXIT, EXIT_TABLE, parseDuration, parseEnvMarker, parseEnvName, parsePositiveInt, parseRegex, UsageError, type PassConfig } from "./config.js";
+import { Command, CommanderError, Option } from "commander";
+import { DEFAULTS, EXIT, EXIT_TABLE, parseDuration, parseEnvMarker, parseIdle, parseEnvName, parsePositiveInt, parseRegex, UsageError, type PassConfig } from "./config.js";
 import { ConfigError } from "./hosts/read.js";
 import { GatewayNotFoundError } from "./proc/gateway.js";
 import { GatewayGoneError } from "./proc/snapshot.js";
@@ -12,27 +12,18 @@ import { formatJson } from "./report/json.js";
 import { formatLine, isJournal } from "./report/line.js";
 import { FdOut, type Out } from "./report/out.js";
 import type { Io } from "./io.js";
-import { toPassConfig, type PassOpts } from "./options.js";
+import { arg, toPassConfig, type PassOpts } from "./options.js";
 import { LockDirError, LockHeldError, mayLock } from "./supervise/lock.js";
 import { layerOptions } from "./supervise/layers.js";
 import { closeRun, holdGatewayLock, openRun, writeMetrics, type RunState } from "./supervise/run.js";
 import { optionsFileVars } from "./supervise/options-file.js";
 import { parseTimeZone } from "./supervise/schedule.js";
 import { captureCliWords } from "./systemd/command.js";
+import { addPressureOptions, refusePressureWithoutSchedule } from "./supervise/pressure.js";
 import { addFleetOptions } from "./fleet/options.js";
 import { isEvery, runEvery, runOne, type GatewayOutcome } from "./fleet/run.js";
 
 
-/** Wraps a config parser for commander: our UsageError becomes commander's InvalidArgumentError (exit 2). */
-function arg<T>(parse: (text: string) => T): (text: string) => T {
-  return (text) => {
-    try {
-      return parse(text);
-    } catch (err) {
-      throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
-    }
-  };
-}
 
 /** Any pid >= 1: pid 1 is taken only where it is a container's gateway, which resolving the gateway checks. */
 function gatewayPidArg(text: string): number {
@@ -77,8 +68,8 @@ function addPassOptions(cmd: Command): Command {
         .helpGroup("Policy:"),
     )
     .addOption(
-      new Option("--idle <duration>", "activity guard: reap only instances with no I/O or CPU activity for this long (off by default)")
-        .argParser(arg(parseDuration))
+      new Option("--idle <duration>", "activity guard: reap only instances with no I/O or CPU activity for this long (off by default; 0 or off: off)")
+        .argParser(arg(parseIdle))
         .env("MCP_REAPER_IDLE")
         .helpGroup("Policy:"),
     )
@@ -198,7 +189,9 @@ Examples:
   mcp-reaper systemd print --gateway-name openclaw-gateway         systemd units with these options
 
 Exit codes:
-${EXIT_TABLE.map(([code, text]) => `  ${code}  ${text}`).join("\n")}`;
+${EXIT_TABLE.map(([code, text]) => `  ${code}  ${text}`).join("\n")}
+
+The whole reference: man mcp-reaper, or the docs/ directory of the package.`;
 
 function emit(io: Io, json: boolean, paint: Paint, event: ReportEvent): void {
   // Under systemd the journal gets one line per event with its priority, not the multi-line report.
@@ -342,12 +335,23 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .allowExcessArguments(false)
     .showSuggestionAfterError(true)
     .addHelpText("after", HELP_AFTER);
-  addLoopOptions(addPassOptions(program)).action(async (_o: PassOpts, cmd: Command) => {
-    const o = withOptionsFile<PassOpts>(cmd, io);
-    if (o.schedule === undefined) return setExit(await oneShot(o, io));
-    const { runLoopCommand } = await import("./supervise/command.js");
-    setExit(await runLoopCommand(cmd, o, io));
-  });
+  addPressureOptions(addLoopOptions(addPassOptions(program)))
+    .addOption(
+      new Option("--reload <pid>", "with --schedule: read the options as that supervisor would on SIGHUP and send it SIGHUP only if they are good; else say why and exit 2 (the unit's ExecReload=)")
+        .argParser(arg((t) => parsePositiveInt(t, "--reload")))
+        .helpGroup("Supervisor:"),
+    )
+    .action(async (_o: PassOpts, cmd: Command) => {
+      const given = cmd.opts() as PassOpts & { reload?: number };
+      if (given.schedule === undefined) {
+        if (given.reload !== undefined) throw new UsageError("--reload goes with --schedule: it checks a supervisor's options before signalling it");
+        refusePressureWithoutSchedule(cmd);
+        return setExit(await oneShot(withOptionsFile<PassOpts>(cmd, io), io));
+      }
+      // The loop reads the options file itself, so its warnings look the same at start-up and on reload.
+      const { reloadCommand, runLoopCommand } = await import("./supervise/command.js");
+      setExit(given.reload !== undefined ? await reloadCommand(cmd, given.reload, io) : await runLoopCommand(cmd, io));
+    });
 
   program
     .command("demo")
@@ -369,7 +373,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       throw new UsageError(`${word === undefined ? "systemd needs a subcommand" : `unknown systemd subcommand ${JSON.stringify(word)}`}: print or install (mcp-reaper systemd print --help)`);
     });
   for (const verb of ["print", "install"] as const) {
-    const sub = addLoopOptions(addPassOptions(systemd.command(verb)))
+    const sub = addPressureOptions(addLoopOptions(addPassOptions(systemd.command(verb))))
       .description(verb === "print" ? "print the units (each under a `# FILE name` line) with this node, this mcp-reaper and the options given" : "write the units and print the systemctl commands (run them with --enable)")
       .addOption(new Option("--run-as <user>", "system units: run as this user (the gateway's), with no capabilities"))
       .addOption(new Option("--shipped", "the files in systemd/ (mcp-reaper found on PATH), ignoring the options").hideHelp())
@@ -380,7 +384,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       const opt = sub.options.find((o) => o.long === flag);
       if (opt) opt.description = text;
     };
-    describe("--user", "user units (systemctl --user; WantedBy=default.target, no capabilities); with --gateway-unit it also goes on the lines");
+    describe("--user", "user units (systemctl --user; WantedBy=default.target; only the syscall filters a user manager applies: no capabilities, no namespaces); with --gateway-unit it also goes on the lines");
+    describe("--metrics-file", "goes on the lines; its directory becomes ReadWritePaths=-DIR (install creates it when missing)");
     describe("--schedule", 'the supervisor\'s schedule instead of "* * * * *" (the timer stays every 5 minutes)');
     describe("--options-file", "where both services read MCP_REAPER_* settings instead of %E/mcp-reaper/options (absolute, outside /tmp, /var/tmp and /dev)");
     if (verb === "install") {

@@ -1,5 +1,6 @@
 // Parsed command-line options -> the typed config of one pass. Shared by the one-shot run, the
 // supervisor and the systemd subcommands, so none of them imports the CLI module itself.
+import { InvalidArgumentError } from "commander";
 import { UsageError, type PassConfig } from "./config.js";
 import type { GatewaySpec } from "./proc/gateway.js";
 import { defaultStateFile } from "./state.js";
@@ -19,7 +20,7 @@ export interface PassOpts {
   minAge: number;
   match: RegExp;
   ignore?: RegExp;
-  idle?: number;
+  idle?: number | null;
   stateFile?: string;
   grace: number;
   dryRun?: boolean;
@@ -59,7 +60,6 @@ function gatewaySpec(o: PassOpts): GatewaySpec {
 
 export function toPassConfig(o: PassOpts, env: NodeJS.ProcessEnv): PassConfig {
   const idleMs = o.idle ?? null;
-  if (idleMs === 0) throw new UsageError("--idle 0 would call every instance idle: give a duration such as 10m, or leave --idle out");
   return {
     gateway: gatewaySpec(o),
     policy: {
@@ -86,4 +86,15 @@ function serverConfig(o: PassOpts): Pick<PassConfig, "mcpConfigs" | "discoverCon
     throw new UsageError("--orphan-env ties orphans to a named gateway: host-wide --orphans reaps by unreachability alone");
   }
   return { mcpConfigs: o.mcpConfig ?? [], discoverConfig: o.config !== false };
+}
+
+/** Wraps a config parser for commander: our UsageError becomes commander's InvalidArgumentError (exit 2). */
+export function arg<T>(parse: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (err) {
+      throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+    }
+  };
 }

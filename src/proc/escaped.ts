@@ -62,6 +62,21 @@ export function runSsUnix(): string | null {
   return r.status === 0 && typeof r.stdout === "string" ? r.stdout : null;
 }
 
+/**
+ * ss's listing as peer data, or null (peers unknown) when it cannot be that. A wrong listing must never
+ * read as "peer closed", which would make a reachable server look unreachable:
+ * - no socket in it has a peer: ss fell back to /proc/net/unix, which has no peer column (every peer 0;
+ *   seen under systemd 252 with RestrictAddressFamilies=AF_UNIX, where ss cannot open its netlink socket).
+ *   A real listing always has one: ss's own stdout is a socketpair with us (libuv's child stdio);
+ * - none of the sockets asked about is in it: ss sees another network namespace (PrivateNetwork=yes lists
+ *   only the unit's own sockets, and exits 0).
+ */
+export function peerData(peers: Map<number, number>, asked: readonly number[]): Map<number, number> | null {
+  if (![...peers.values()].some((peer) => peer > 0)) return null;
+  if (asked.length > 0 && !asked.some((inode) => peers.has(inode))) return null;
+  return peers;
+}
+
 function modeOf(procRoot: string, pid: number, fd: string): FdMode | null {
   const text = readText(`${procRoot}/${pid}/fdinfo/${fd}`);
   return text === null ? null : parseFdinfoMode(text);
@@ -246,9 +261,10 @@ function gather(procRoot: string, scope: Scope, options: EscapedOptions, host: H
   }
 
   const ends = [...facts.stdio.values()].flatMap((e) => e ?? []);
-  if (ends.some((e) => e.kind === "socket")) {
+  const sockets = ends.filter((e) => e.kind === "socket" && e.inode !== null).map((e) => e.inode as number);
+  if (sockets.length > 0) {
     const text = (options.ssUnix ?? runSsUnix)();
-    facts.socketPeers = text === null ? null : parseSsUnix(text);
+    facts.socketPeers = text === null ? null : peerData(parseSsUnix(text), sockets);
   }
   if (scope.quick) facts.liveOutside = liveOutside(procRoot, facts);
   const decided = facts.liveOutside ?? new Map<number, string>();

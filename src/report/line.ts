@@ -2,7 +2,8 @@
 // priority prefixes when the stream is the journal, as sd-daemon(3) describes).
 import { fstatSync } from "node:fs";
 import type { PassResult } from "../pass.js";
-import { formatBytes, safe, type ReportEvent } from "./events.js";
+import { safe, type ReportEvent } from "./events.js";
+import { freedText, hostChangeText } from "./memory.js";
 
 /** syslog priorities journald reads from a `<N>` line prefix. */
 export const PRIORITY = { error: 3, warning: 4, info: 6 } as const;
@@ -25,7 +26,8 @@ export function passLine(r: PassResult): string {
     parts[0] += ` (${outcomes.join(", ")})`;
   }
   if (s.reaped > 0) {
-    parts.push(`${formatBytes(s.rssReclaimedBytes)} ${r.dryRun ? "reclaimable" : "reclaimed"}`);
+    const host = hostChangeText(r);
+    parts.push(`${freedText(r)}${host ? `; ${host}` : ""}`);
     const byType = r.plan.types
       .map((t) => [t.label, t.instances.filter((i) => i.action === "reap").map((i) => i.rootPid)] as const)
       .filter(([, pids]) => pids.length > 0)

@@ -9,6 +9,7 @@ import { GatewayNotFoundError } from "../proc/gateway.js";
 import { GatewayGoneError } from "../proc/snapshot.js";
 import type { ReportEvent } from "../report/events.js";
 import { MetricsFile } from "../report/metrics.js";
+import { RollupCache } from "../proc/memread.js";
 import { heldMessage, LockDirError, lockGateway, LockHeldError, type Lock } from "./lock.js";
 
 export type Log = (event: ReportEvent) => void;
@@ -69,6 +70,8 @@ export interface RunState {
   errors: Throttle;
   /** The activity guard's history (--idle), opened at the first pass that needs it and kept in memory. */
   history: ActivityHistory | null;
+  /** smaps_rollup reads reused between a loop's passes while a process's RSS holds still. */
+  rollups: RollupCache;
   /** --all: one lock-holding run per gateway process ("pid:startTicks"), kept while it lives. Default empty. */
   each?: Map<string, RunState>;
 }
@@ -84,7 +87,7 @@ export interface RunOptions {
 export function openRun(o: RunOptions, log: Log): RunState {
   const metrics = o.metricsFile === null ? null : new MetricsFile(o.metricsFile);
   if (metrics?.carryOverProblem) log(warning(`metrics: ${metrics.carryOverProblem}`));
-  return { locking: o.lock, lock: null, env: o.env ?? process.env, metrics, gateway: new GatewayWatch(), errors: new Throttle(ERROR_LOG_INTERVAL_MS), history: null };
+  return { locking: o.lock, lock: null, env: o.env ?? process.env, metrics, gateway: new GatewayWatch(), errors: new Throttle(ERROR_LOG_INTERVAL_MS), history: null, rollups: new RollupCache() };
 }
 
 export function closeRun(state: RunState): void {
@@ -191,7 +194,7 @@ export async function supervisedPass(state: RunState, config: PassConfig, hooks:
       state.history = opened.history;
     }
     if (isEvery(config)) return await supervisedEvery(state, config, hooks, log);
-    const result = await runOne(config, { signal: hooks.signal, onGateway: (g) => holdGatewayLock(state, g, log), ...(state.history ? { history: state.history } : {}) });
+    const result = await runOne(config, { signal: hooks.signal, rollups: state.rollups, onGateway: (g) => holdGatewayLock(state, g, log), ...(state.history ? { history: state.history } : {}) });
     for (const w of result.warnings) log(warning(w));
     if (result.plan.scope !== "host") state.gateway.found(result.plan.gateway, log);
     state.metrics?.recordPass(result, Date.now());

@@ -63,7 +63,7 @@ describe("usage errors: exit 2, one line, nothing done", () => {
     [["systemd", "print", "--gateway-pid", "1234", "--options-file", "/tmp/reaper-options"], /PrivateTmp/],
     [["--gateway-pid", "2", "extra"], /too many arguments/],
     [["--gateway-name", ""], /must not be empty/],
-    [["--gateway-pid", "2", "--idle", "0"], /--idle 0 would call every instance idle/],
+    [["--gateway-pid", "2", "--reload", "5"], /--reload goes with --schedule/],
     [["--gateway-pid", "2", "--idle", "soon"], /not a duration: "soon"/],
   ];
   for (const [args, pattern] of table) {
