@@ -300,7 +300,8 @@ export class Gateway {
 
   /** `openclaw gateway call METHOD --params JSON` through the running gateway. */
   async call(method: string, params: unknown): Promise<RunResult> {
-    const r = await this.cli(["gateway", "call", method, "--params", JSON.stringify(params), "--json"], 60_000);
+    // The CLI gives up after 10 s by default; a loaded 2026.4.9 gateway took longer to answer sessions.reset.
+    const r = await this.cli(["gateway", "call", method, "--params", JSON.stringify(params), "--json", "--timeout", "120000"], 180_000);
     if (r.code !== 0) throw new Error(`gateway call ${method} exited ${r.code}: ${r.stderr.slice(-1000)}`);
     return r;
   }

@@ -107,7 +107,9 @@ async function schemaNew(stateDir: string): Promise<unknown> {
 
 /** Every process seen under the gateway while recording, polled every 100 ms: short-lived chains too. */
 class Watcher {
-  readonly seen = new Map<string, { pid: number; ppid: number; sid: number; comm: string; startTicks: number; startedAtMs: number; argv: string[]; firstSeenMs: number; lastSeenMs: number }>();
+  // argv and comm change in a process's first second (a fork shows its parent's argv until it execs; `sh -c
+  // 'exec ...'` becomes the server; Node 24 renames its main thread `MainThread`): first and last are kept.
+  readonly seen = new Map<string, { pid: number; ppid: number; sid: number; comm: string; commLast: string; startTicks: number; startedAtMs: number; argv: string[]; argvLast: string[]; firstSeenMs: number; lastSeenMs: number }>();
   private timer: NodeJS.Timeout | null = null;
   constructor(private readonly root: () => number) {}
   start(): void {
@@ -116,8 +118,8 @@ class Watcher {
       for (const p of t.procs) {
         const key = `${p.pid}:${p.startTicks}`;
         const s = this.seen.get(key);
-        if (s) s.lastSeenMs = t.wallMs;
-        else this.seen.set(key, { pid: p.pid, ppid: p.ppid, sid: p.sid, comm: p.comm, startTicks: p.startTicks, startedAtMs: Math.round(startedAtMs(t, p.startTicks)), argv: p.argv, firstSeenMs: t.wallMs, lastSeenMs: t.wallMs });
+        if (s) Object.assign(s, { lastSeenMs: t.wallMs, argvLast: p.argv, commLast: p.comm, ppid: p.ppid, sid: p.sid });
+        else this.seen.set(key, { pid: p.pid, ppid: p.ppid, sid: p.sid, comm: p.comm, commLast: p.comm, startTicks: p.startTicks, startedAtMs: Math.round(startedAtMs(t, p.startTicks)), argv: p.argv, argvLast: p.argv, firstSeenMs: t.wallMs, lastSeenMs: t.wallMs });
       }
     };
     this.timer = setInterval(tick, 100);
@@ -201,6 +203,11 @@ async function record(inst: Install, out: string, isNew: boolean, port: number, 
     const res2 = await gw.toolResult(d2.nonce);
     await settle();
     await snap("d2-main-tool-turn-after-reset", { nonce: d2.nonce, cliMs: r2.ms, result: res2.slice(0, 300) });
+    const d3 = Gateway.directive("memory", "read_graph");
+    const r3 = await gw.mainTurn(d3.text);
+    const res3 = await gw.toolResult(d3.nonce);
+    await settle();
+    await snap("d3-second-main-tool-turn-after-reset", { nonce: d3.nonce, cliMs: r3.ms, result: res3.slice(0, 300) });
     if (isNew) writeFileSync(join(out, "schema.json"), JSON.stringify(await schemaNew(gw.stateDir), null, 1) + "\n");
   } finally {
     watcher.stop();
