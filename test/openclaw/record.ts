@@ -118,7 +118,8 @@ class Watcher {
       for (const p of t.procs) {
         const key = `${p.pid}:${p.startTicks}`;
         const s = this.seen.get(key);
-        if (s) Object.assign(s, { lastSeenMs: t.wallMs, argvLast: p.argv, commLast: p.comm, ppid: p.ppid, sid: p.sid });
+        // A process read while it exits has no argv and no sid: keep what was last read whole.
+        if (s) Object.assign(s, { lastSeenMs: t.wallMs, ppid: p.ppid }, p.argv.length > 0 && p.sid > 0 ? { argvLast: p.argv, commLast: p.comm, sid: p.sid } : {});
         else this.seen.set(key, { pid: p.pid, ppid: p.ppid, sid: p.sid, comm: p.comm, commLast: p.comm, startTicks: p.startTicks, startedAtMs: Math.round(startedAtMs(t, p.startTicks)), argv: p.argv, argvLast: p.argv, firstSeenMs: t.wallMs, lastSeenMs: t.wallMs });
       }
     };
