@@ -277,7 +277,7 @@ export class Gateway {
    * in-process when the gateway call fails, which would prove nothing about the gateway: that is an error.
    */
   async mainTurn(message: string, extra: string[] = []): Promise<RunResult> {
-    const r = await this.cli(["agent", "--agent", "main", "--message", message, "--json", ...extra], 180_000);
+    const r = await this.cli(["agent", "--agent", "main", "--message", message, "--json", ...extra], 400_000);
     if (/falling back to embedded/i.test(r.stderr + r.stdout)) throw new Error(`openclaw agent fell back to an embedded run:\n${r.stderr.slice(-2000)}`);
     if (r.code !== 0) throw new Error(`openclaw agent exited ${r.code}:\n${r.stderr.slice(-2000)}\n${r.stdout.slice(-1000)}`);
     return r;
@@ -312,7 +312,7 @@ export class Gateway {
   }
 
   /** The tool result the turn with this nonce got back (waits for it). */
-  async toolResult(nonce: string, timeoutMs = 60_000): Promise<string> {
+  async toolResult(nonce: string, timeoutMs = 120_000): Promise<string> {
     const outcome = await waitFor(`the tool result of ${nonce}`, () => {
       const o = this.model.outcomes.get(nonce);
       if (o && o.called === null) throw new Error(`the model was not offered the tool for ${nonce}; offered: ${o.offered.join(", ")}`);

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { readStatOrNull } from "../../src/proc/read.js";
 import { cachedInstalls, Gateway, run, servers, waitFor, type Install, type ProcRecord, type TreeRecord } from "./gateway.js";
@@ -75,10 +75,21 @@ if (process.env.MCP_REAPER_OPENCLAW === "1") {
   if (!existsSync(BIN)) throw new Error(`no mcp-reaper CLI at ${BIN} (npm run build, or set MCP_REAPER_BIN)`);
 
   describe("real OpenClaw gateway, offline", { skip }, () => {
-    test("2026.4.9: a default pass after a main tool turn and three isolated runs keeps the main session's servers and reaps the runs'", { timeout: 240_000 }, async () => {
+    // A test that times out is abandoned, not unwound: its gateway is stopped here (stop is idempotent).
+    const started = new Set<Gateway>();
+    const start = async (inst: Install, ports: { port: number; mockPort: number }) => {
+      const gw = await Gateway.start(inst, ports);
+      started.add(gw);
+      return gw;
+    };
+    after(async () => {
+      for (const gw of started) await gw.stop();
+    });
+
+    test("2026.4.9: a default pass after a main tool turn and three isolated runs keeps the main session's servers and reaps the runs'", { timeout: 200_000 }, async () => {
       if ("skip" in installs) return;
       const inst = installs.old;
-      const gw = await Gateway.start(inst, PORTS.old);
+      const gw = await start(inst, PORTS.old);
       try {
         await mainToolTurn(gw, "create_entities", /entity-/);
         await settle(gw);
@@ -111,10 +122,10 @@ if (process.env.MCP_REAPER_OPENCLAW === "1") {
       }
     });
 
-    test("2026.9.x: a default pass after a main tool turn and three stateless chat turns reaps the chats' chains and keeps the main chain", { timeout: 300_000 }, async () => {
+    test("2026.9.x: a default pass after a main tool turn and three stateless chat turns reaps the chats' chains and keeps the main chain", { timeout: 280_000 }, async () => {
       if ("skip" in installs) return;
       const inst = installs.new;
-      const gw = await Gateway.start(inst, PORTS.new);
+      const gw = await start(inst, PORTS.new);
       try {
         await mainToolTurn(gw, "create_entities", /entity-/);
         await settle(gw);
