@@ -58,7 +58,9 @@ async function storeOld(stateDir: string): Promise<unknown> {
       db.close();
     }
   }
-  return { sessionsJsonBytes: existsSync(sessionsPath) ? statSync(sessionsPath).size : null, sessionsJson: trim(sessions), transcripts, tasksRunsSqlite: tasks };
+  // Each entry is trimmed on its own, so its keys and scalar fields stay (only skillsSnapshot and the like are cut).
+  const entries = sessions && typeof sessions === "object" ? Object.fromEntries(Object.entries(sessions).map(([k, v]) => [k, trim(v)])) : sessions;
+  return { sessionsJsonBytes: existsSync(sessionsPath) ? statSync(sessionsPath).size : null, sessionsJson: entries, transcripts, tasksRunsSqlite: tasks };
 }
 
 /** 2026.9.x: session_nodes and session_windows rows (entry_json parsed and trimmed), transcript event counts. */
