@@ -225,7 +225,10 @@ export class Gateway {
       },
       agents: { defaults: { model: { primary: "mock/mock-model" }, heartbeat: { every: "0m" }, workspace: join(this.dir, "workspace") } },
       // 2026.9 hides MCP tools behind Tool Search by default; offer their schemas to the model directly.
-      ...(this.inst.version.startsWith("2026.4.") ? {} : { tools: { toolSearch: false } }),
+      // 2026.4.x: the acpx plugin probes `npx @zed-industries/codex-acp` (a registry download and a busy
+      // npm for minutes on a loaded machine) and the browser plugin binds the gateway port + 2; neither
+      // has to do with MCP servers.
+      ...(this.inst.version.startsWith("2026.4.") ? { plugins: { entries: { acpx: { enabled: false }, browser: { enabled: false } } } } : { tools: { toolSearch: false } }),
       mcp: { servers, ...(this.o.mcpExtra ?? {}) },
     };
     writeFileSync(this.configPath, JSON.stringify(config, null, 2));
