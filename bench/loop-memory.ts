@@ -3,7 +3,7 @@
 // of its own so the benchmark's other measurements do not pollute its heap.
 import type { PassConfig } from "../src/config.js";
 import { DEFAULT_MATCH } from "../src/decide/planner.js";
-import { loopPass } from "../src/loop.js";
+import { loopPass } from "../src/supervise/loop.js";
 import { closeRun, openRun } from "../src/supervise/run.js";
 
 const gatewayPid = Number(process.argv[2]);

@@ -2,17 +2,17 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { DEFAULTS, EXIT, EXIT_TABLE, parseDuration, parseEnvMarker, parseEnvName, parsePositiveInt, parseRegex, UsageError, type PassConfig } from "./config.js";
 import { ConfigError } from "./hosts/read.js";
-import type { GatewaySpec } from "./proc/gateway.js";
 import { GatewayNotFoundError } from "./proc/gateway.js";
 import { GatewayGoneError } from "./proc/snapshot.js";
 import { exitCodeOf, runPass, type PassHooks } from "./pass.js";
 import { packageVersion } from "./paths.js";
-import { defaultStateFile } from "./state.js";
 import type { ReportEvent } from "./report/events.js";
 import { formatHuman, PLAIN, type Paint } from "./report/human.js";
 import { formatJson } from "./report/json.js";
 import { formatLine, isJournal } from "./report/line.js";
 import { FdOut, type Out } from "./report/out.js";
+import type { Io } from "./io.js";
+import { toPassConfig, type PassOpts } from "./options.js";
 import { LockDirError, LockHeldError, mayLock } from "./supervise/lock.js";
 import { layerOptions } from "./supervise/layers.js";
 import { closeRun, holdGatewayLock, openRun, writeMetrics, type RunState } from "./supervise/run.js";
@@ -20,11 +20,6 @@ import { optionsFileVars } from "./supervise/options-file.js";
 import { parseTimeZone } from "./supervise/schedule.js";
 import { captureCliWords } from "./systemd/command.js";
 
-export interface Io {
-  stdout: Out;
-  stderr: Out;
-  env: NodeJS.ProcessEnv;
-}
 
 /** Wraps a config parser for commander: our UsageError becomes commander's InvalidArgumentError (exit 2). */
 function arg<T>(parse: (text: string) => T): (text: string) => T {
@@ -154,80 +149,6 @@ function addLoopOptions(cmd: Command): Command {
     .addOption(new Option("--tz <zone>", "time zone of --schedule (default: the host's, as cron reads it)").argParser(arg(parseTimeZone)).env("MCP_REAPER_TZ").helpGroup("Supervisor:"))
     .addOption(new Option("--options-file <path>", "MCP_REAPER_* settings as KEY=VALUE lines (systemd EnvironmentFile format); the loop re-reads it on SIGHUP").helpGroup("Supervisor:"))
     .addOption(new Option("--metrics-file <path>", "write Prometheus metrics here after each pass (node_exporter textfile collector)").env("MCP_REAPER_METRICS_FILE").helpGroup("Output:"));
-}
-
-interface PassOpts {
-  gatewayPid?: number;
-  gatewayName?: string;
-  gatewayPidfile?: string;
-  gatewayUnit?: string;
-  user?: boolean;
-  schedule?: string;
-  tz?: string;
-  optionsFile?: string;
-  metricsFile?: string;
-  keep: number;
-  minAge: number;
-  match: RegExp;
-  ignore?: RegExp;
-  idle?: number;
-  stateFile?: string;
-  grace: number;
-  dryRun?: boolean;
-  check?: boolean;
-  json?: boolean;
-  color: boolean;
-  procRoot: string;
-  mcpConfig?: string[];
-  config: boolean;
-  signatureEnv?: string[];
-  orphans?: boolean;
-  orphanEnv?: [string, string][];
-}
-
-function gatewaySpec(o: PassOpts): GatewaySpec {
-  const given: GatewaySpec[] = [];
-  if (o.gatewayPid !== undefined) given.push({ kind: "pid", pid: o.gatewayPid });
-  if (o.gatewayName !== undefined) {
-    if (o.gatewayName.trim() === "") throw new UsageError("--gateway-name must not be empty");
-    given.push({ kind: "name", name: o.gatewayName });
-  }
-  if (o.gatewayPidfile !== undefined) given.push({ kind: "pidfile", path: o.gatewayPidfile });
-  if (o.gatewayUnit !== undefined) {
-    if (o.gatewayUnit.trim() === "" || o.gatewayUnit.startsWith("-")) throw new UsageError(`--gateway-unit: not a unit name: ${JSON.stringify(o.gatewayUnit)}`);
-    given.push({ kind: "unit", unit: o.gatewayUnit, user: Boolean(o.user) });
-  } else if (o.user) throw new UsageError("--user goes with --gateway-unit (a unit of the user's service manager)");
-  if (given.length === 0) throw new UsageError("name the gateway with --gateway-pid, --gateway-name, --gateway-pidfile or --gateway-unit (try: mcp-reaper demo)");
-  if (given.length > 1) throw new UsageError("name the gateway once: --gateway-pid, --gateway-name, --gateway-pidfile and --gateway-unit exclude each other");
-  return given[0] as GatewaySpec;
-}
-
-export function toPassConfig(o: PassOpts, env: NodeJS.ProcessEnv): PassConfig {
-  const idleMs = o.idle ?? null;
-  if (idleMs === 0) throw new UsageError("--idle 0 would call every instance idle: give a duration such as 10m, or leave --idle out");
-  return {
-    gateway: gatewaySpec(o),
-    policy: {
-      keep: o.keep,
-      minAgeMs: o.minAge,
-      match: o.match,
-      ignore: o.ignore ?? null,
-      idleMs,
-      signatureEnv: o.signatureEnv ?? [],
-      orphans: o.orphans ? { markers: o.orphanEnv ?? [] } : null,
-    },
-    stateFile: idleMs === null ? null : (o.stateFile ?? defaultStateFile(env)),
-    graceMs: o.grace,
-    dryRun: Boolean(o.dryRun || o.check),
-    procRoot: o.procRoot,
-    ...serverConfig(o),
-  };
-}
-
-/** The --mcp-config / --signature-env / --orphans part of a pass config. */
-function serverConfig(o: PassOpts): Pick<PassConfig, "mcpConfigs" | "discoverConfig"> {
-  if (o.orphanEnv && o.orphanEnv.length > 0 && !o.orphans) throw new UsageError("--orphan-env needs --orphans: the orphan search is opt-in");
-  return { mcpConfigs: o.mcpConfig ?? [], discoverConfig: o.config !== false };
 }
 
 /** Colour only on a terminal, never with NO_COLOR set (https://no-color.org), --no-color or --json. */

@@ -1,5 +1,5 @@
 // `mcp-reaper demo`: a leaky gateway of our own, the dry-run report, a real reap, the result, and cleanup.
-import type { Io } from "../cli.js";
+import type { Io } from "../io.js";
 import { DEFAULTS, EXIT } from "../config.js";
 import { exitCodeOf, runPass, type PassResult } from "../pass.js";
 import { formatHuman, type Paint } from "../report/human.js";

@@ -5,7 +5,7 @@ import { parseCgroup, parseFdinfoMode, parseFdTarget, parseSsUnix, type FdKind, 
 import type { Stat } from "./parse.js";
 import type { HostScan } from "./host.js";
 import { listDir, readLink, readStatOrNull, readText } from "./read.js";
-import type { ProcInfo } from "./snapshot.js";
+import type { ProcInfo } from "./procinfo.js";
 import { childProcess } from "../lazy.js";
 
 export interface EscapedOptions {

@@ -1,8 +1,11 @@
 // Sense: turn --gateway-pid / --gateway-name / --gateway-pidfile into one live pid, or a clear error.
 import { ProcParseError } from "./parse.js";
 import { errorCode, listPids, readCmdline, readStat, readStatOrNull } from "./read.js";
+import { GatewayNotFoundError } from "./errors.js";
 import { mainPidOfUnit } from "./unit.js";
 import { readSmallFile } from "../files.js";
+
+export { GatewayNotFoundError };
 
 export type GatewaySpec =
   | { kind: "pid"; pid: number }
@@ -11,10 +14,6 @@ export type GatewaySpec =
   /** A systemd unit: the gateway is its MainPID. `user`: ask the user's service manager (systemctl --user). */
   | { kind: "unit"; unit: string; user: boolean };
 
-/** The gateway could not be found or read: exit code 3. */
-export class GatewayNotFoundError extends Error {
-  override readonly name = "GatewayNotFoundError";
-}
 
 /** The kernel cuts comm to 15 bytes: `openclaw-gateway` shows as `openclaw-gatewa`. */
 const COMM_MAX = 15;

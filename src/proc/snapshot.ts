@@ -8,35 +8,14 @@
 import { senseEscaped, type EscapedFacts, type EscapedOptions } from "./escaped.js";
 import { ProcParseError, parseUptimeMs, type IoCounters, type Stat } from "./parse.js";
 import { scanHost } from "./host.js";
+import type { ProcInfo } from "./procinfo.js";
 import { pageSize, readChildren, readCmdline, readEnviron, readIo, readLink, readStatOrNull, readStatus, readText } from "./read.js";
 
 /** Linux reports start times in USER_HZ ticks, which the kernel ABI fixes at 100 on every architecture. */
 export const TICKS_PER_SECOND = 100;
 export const MS_PER_TICK = 1000 / TICKS_PER_SECOND;
 
-/** One process as the snapshot saw it. (pid, startTicks) names it; a bare pid may be reused. */
-export interface ProcInfo extends Stat {
-  /** Age when the snapshot was taken, from /proc/uptime minus start ticks (exact to a tick). */
-  ageMs: number;
-  /** Wall-clock start, derived from the snapshot time minus the age. */
-  startedAtMs: number;
-  /** Resident memory in bytes, from stat's rss (see Stat.rssPages); 0 for zombies and kernel threads. */
-  rssBytes: number | null;
-  /**
-   * Real uid, from status: read for the gateway and escaped-orphan candidates, whose owner decides
-   * something; null for the subtree's descendants (nothing asks, and status cost 11% of a scan) and
-   * when status was unreadable.
-   */
-  uid: number | null;
-  /** argv split on NUL; empty for kernel threads and zombies. Untrusted text. */
-  argv: string[];
-  /** Working directory; null when not ours to read (another user's process) or gone. */
-  cwd: string | null;
-  /** I/O counters, read only for the activity guard; null when not asked for or not ours to read. */
-  io: IoCounters | null;
-  /** Environment, read only when SnapshotOptions.environ asks (host configs, --signature-env); null when unreadable. */
-  environ?: ReadonlyMap<string, string> | null;
-}
+export type { ProcInfo };
 
 export type DiscoveryMethod = "children-files" | "full-scan";
 

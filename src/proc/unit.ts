@@ -1,6 +1,6 @@
 // Sense: the gateway as a systemd unit. Its process is the unit's MainPID, asked from systemctl each time,
 // so a gateway that systemd restarted (new pid) is followed.
-import { GatewayNotFoundError } from "./gateway.js";
+import { GatewayNotFoundError } from "./errors.js";
 import { childProcess } from "../lazy.js";
 
 /** systemctl answers in ~10 ms; a hung bus must not hang a pass. */

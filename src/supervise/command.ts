@@ -1,9 +1,10 @@
 // The supervisor on the command line: builds the loop's settings from the options (again on SIGHUP),
 // turns SIGTERM/SIGINT/SIGHUP into an AbortController and a reload request, and prints the log lines.
 import type { Command } from "commander";
-import { toPassConfig, type Io } from "../cli.js";
+import type { Io } from "../io.js";
+import { toPassConfig } from "../options.js";
 import { UsageError } from "../config.js";
-import { describeSpec, runLoop, Wake, type LoopSettings } from "../loop.js";
+import { describeSpec, runLoop, Wake, type LoopSettings } from "./loop.js";
 import type { ReportEvent } from "../report/events.js";
 import { formatJson } from "../report/json.js";
 import { formatLine, isJournal } from "../report/line.js";

@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
-import type { Io } from "../cli.js";
+import type { Io } from "../io.js";
 import { EXIT, UsageError } from "../config.js";
 import { makeDirs } from "../files.js";
 import { errorCode } from "../proc/read.js";

@@ -1,13 +1,13 @@
 // The supervisor: run a pass on a cron schedule until SIGTERM/SIGINT, never two at once, following the
 // gateway across restarts and re-reading the options file on SIGHUP. Only start-up problems are fatal.
-import { EXIT, type PassConfig } from "./config.js";
-import { GatewayNotFoundError, resolveGateway, type GatewaySpec } from "./proc/gateway.js";
-import { GatewayGoneError, protectedPidsOf } from "./proc/snapshot.js";
-import { mayLock } from "./supervise/lock.js";
-import { releaseGarbage } from "./supervise/memory.js";
-import { closeRun, error, holdGatewayLock, info, openRun, releaseGatewayLock, supervisedPass, warning, type Log, type RunState } from "./supervise/run.js";
-import type { Schedule } from "./supervise/schedule.js";
-import { MetricsFile } from "./report/metrics.js";
+import { EXIT, type PassConfig } from "../config.js";
+import { GatewayNotFoundError, resolveGateway, type GatewaySpec } from "../proc/gateway.js";
+import { GatewayGoneError, protectedPidsOf } from "../proc/snapshot.js";
+import { mayLock } from "./lock.js";
+import { releaseGarbage } from "./memory.js";
+import { closeRun, error, holdGatewayLock, info, openRun, releaseGatewayLock, supervisedPass, warning, type Log, type RunState } from "./run.js";
+import type { Schedule } from "./schedule.js";
+import { MetricsFile } from "../report/metrics.js";
 
 /** Everything an options-file reload may change. */
 export interface LoopSettings {

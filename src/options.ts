@@ -1,0 +1,80 @@
+// Parsed command-line options -> the typed config of one pass. Shared by the one-shot run, the
+// supervisor and the systemd subcommands, so none of them imports the CLI module itself.
+import { UsageError, type PassConfig } from "./config.js";
+import type { GatewaySpec } from "./proc/gateway.js";
+import { defaultStateFile } from "./state.js";
+
+/** The options commander hands a pass (after the options file and environment are layered in). */
+export interface PassOpts {
+  gatewayPid?: number;
+  gatewayName?: string;
+  gatewayPidfile?: string;
+  gatewayUnit?: string;
+  user?: boolean;
+  schedule?: string;
+  tz?: string;
+  optionsFile?: string;
+  metricsFile?: string;
+  keep: number;
+  minAge: number;
+  match: RegExp;
+  ignore?: RegExp;
+  idle?: number;
+  stateFile?: string;
+  grace: number;
+  dryRun?: boolean;
+  check?: boolean;
+  json?: boolean;
+  color: boolean;
+  procRoot: string;
+  mcpConfig?: string[];
+  config: boolean;
+  signatureEnv?: string[];
+  orphans?: boolean;
+  orphanEnv?: [string, string][];
+}
+
+function gatewaySpec(o: PassOpts): GatewaySpec {
+  const given: GatewaySpec[] = [];
+  if (o.gatewayPid !== undefined) given.push({ kind: "pid", pid: o.gatewayPid });
+  if (o.gatewayName !== undefined) {
+    if (o.gatewayName.trim() === "") throw new UsageError("--gateway-name must not be empty");
+    given.push({ kind: "name", name: o.gatewayName });
+  }
+  if (o.gatewayPidfile !== undefined) given.push({ kind: "pidfile", path: o.gatewayPidfile });
+  if (o.gatewayUnit !== undefined) {
+    if (o.gatewayUnit.trim() === "" || o.gatewayUnit.startsWith("-")) throw new UsageError(`--gateway-unit: not a unit name: ${JSON.stringify(o.gatewayUnit)}`);
+    given.push({ kind: "unit", unit: o.gatewayUnit, user: Boolean(o.user) });
+  } else if (o.user) throw new UsageError("--user goes with --gateway-unit (a unit of the user's service manager)");
+  if (given.length === 0) throw new UsageError("name the gateway with --gateway-pid, --gateway-name, --gateway-pidfile or --gateway-unit (try: mcp-reaper demo)");
+  if (given.length > 1) throw new UsageError("name the gateway once: --gateway-pid, --gateway-name, --gateway-pidfile and --gateway-unit exclude each other");
+  return given[0] as GatewaySpec;
+}
+
+export function toPassConfig(o: PassOpts, env: NodeJS.ProcessEnv): PassConfig {
+  const idleMs = o.idle ?? null;
+  if (idleMs === 0) throw new UsageError("--idle 0 would call every instance idle: give a duration such as 10m, or leave --idle out");
+  return {
+    gateway: gatewaySpec(o),
+    policy: {
+      keep: o.keep,
+      minAgeMs: o.minAge,
+      match: o.match,
+      ignore: o.ignore ?? null,
+      idleMs,
+      signatureEnv: o.signatureEnv ?? [],
+      orphans: o.orphans ? { markers: o.orphanEnv ?? [] } : null,
+    },
+    stateFile: idleMs === null ? null : (o.stateFile ?? defaultStateFile(env)),
+    graceMs: o.grace,
+    dryRun: Boolean(o.dryRun || o.check),
+    procRoot: o.procRoot,
+    ...serverConfig(o),
+  };
+}
+
+/** The --mcp-config / --signature-env / --orphans part of a pass config. */
+function serverConfig(o: PassOpts): Pick<PassConfig, "mcpConfigs" | "discoverConfig"> {
+  if (o.orphanEnv && o.orphanEnv.length > 0 && !o.orphans) throw new UsageError("--orphan-env needs --orphans: the orphan search is opt-in");
+  return { mcpConfigs: o.mcpConfig ?? [], discoverConfig: o.config !== false };
+}
