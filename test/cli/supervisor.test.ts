@@ -10,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ensureLockDir, lockDir, lockPathFor } from "../../src/supervise/lock.js";
 import { renderUnits, SHIPPED } from "../../src/systemd/units.js";
+import { copyForOtherUsers } from "../otheruser.js";
 import { parsePrometheusText } from "../unit/prom.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/mcp-reaper.js", import.meta.url));
@@ -158,8 +159,11 @@ describe("one reaper per gateway", () => {
 });
 
 describe("the lock directory", () => {
-  it("one others may write to is refused: exit 2, one line; the same directory at 0700 is used", { skip: process.getuid?.() !== 0 && "needs root to run as another user" }, () => {
-    // As "nobody" with MCP_REAPER_LOCK_DIR naming a directory of our own making.
+  it("one others may write to is refused: exit 2, one line; the same directory at 0700 is used", { skip: process.getuid?.() !== 0 && "needs root to run as another user" }, (t) => {
+    // As "nobody" with MCP_REAPER_LOCK_DIR naming a directory of our own making, running a copy of the
+    // CLI that user can reach.
+    const copy = copyForOtherUsers();
+    if ("skip" in copy) return t.skip(copy.skip);
     const parent = mkdtempSync(join(tmpdir(), "reaper-nobody-"));
     try {
       chmodSync(parent, 0o755);
@@ -168,7 +172,7 @@ describe("the lock directory", () => {
       chmodSync(theirs, 0o777);
       chownSync(theirs, 65534, 65534);
       const asNobody = (): ReturnType<typeof run> => {
-        const r = spawnSync(process.execPath, [BIN, "--gateway-pid", String(sleeper.pid)], { encoding: "utf8", timeout: 20_000, uid: 65534, gid: 65534, env: { PATH: process.env.PATH, MCP_REAPER_LOCK_DIR: theirs } });
+        const r = spawnSync(process.execPath, [copy.bin, "--gateway-pid", String(sleeper.pid)], { encoding: "utf8", timeout: 20_000, cwd: copy.root, uid: 65534, gid: 65534, env: { PATH: process.env.PATH, MCP_REAPER_LOCK_DIR: theirs } });
         return { code: r.status, stdout: r.stdout, stderr: r.stderr };
       };
       assertOneLineError(asNobody(), 2, new RegExp(`lock directory ${theirs} is group- or world-writable \\(mode 0777\\); refusing it`));
@@ -178,6 +182,7 @@ describe("the lock directory", () => {
       assert.equal(ok.code, 0, ok.stderr);
     } finally {
       rmSync(parent, { recursive: true, force: true });
+      copy.remove();
     }
   });
 });
@@ -255,6 +260,33 @@ describe("the loop's log under the journal, and SIGHUP", () => {
   });
 });
 
+describe("--reload PID (the supervisor unit's ExecReload=)", () => {
+  // A stand-in for the running loop that records SIGHUPs: the check must signal it only for good options.
+  const hupCounter = (): { child: ChildProcess; hups: () => number; ready: Promise<void> } => {
+    const child = spawn(process.execPath, ["-e", 'let n = 0; process.on("SIGHUP", () => console.log(++n)); console.log("ready"); setInterval(() => {}, 1e6)'], { stdio: ["ignore", "pipe", "ignore"] });
+    let out = "";
+    const ready = new Promise<void>((done) => child.stdout?.on("data", (c: Buffer) => ((out += c.toString()), out.includes("ready") && done())));
+    return { child, ready, hups: () => out.split("\n").filter((l) => /^\d+$/.test(l)).length };
+  };
+  it("bad options: exit 2, one line saying why, and no SIGHUP; good options: SIGHUP, exit 0", async () => {
+    const loop = hupCounter();
+    try {
+      await loop.ready;
+      const file = join(dir, "reload-options");
+      const args = ["--gateway-pid", "1234", "--schedule", "* * * * *", "--options-file", file, "--reload", String(loop.child.pid)];
+      writeFileSync(file, "MCP_REAPER_KEEP=zero\n");
+      assertOneLineError(run(args), 2, /^mcp-reaper: reload refused: .*MCP_REAPER_KEEP: --keep must be a whole number >= 1, got "zero"; pid \d+ keeps its options$/);
+      writeFileSync(file, "MCP_REAPER_KEEP=2\n");
+      const good = run(args);
+      assert.equal(good.code, 0, good.stderr);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(loop.hups(), 1, "exactly the good reload signalled it");
+    } finally {
+      loop.child.kill("SIGKILL");
+    }
+  });
+});
+
 describe("systemd units", () => {
   const hasAnalyze = spawnSync("systemd-analyze", ["--version"]).status === 0;
   const why = hasAnalyze ? false : "systemd-analyze is not installed (Debian package systemd); .ci/run installs it";
@@ -283,8 +315,17 @@ describe("systemd units", () => {
       assert.ok(service.includes(`ExecStart=${process.execPath} ${join(REPO, "bin", "mcp-reaper.js")} ${user ? "--gateway-unit gw.service" : '--gateway-name "open claw"'} --grace 3s --match "a$$b%%c"`), service);
       if (user) assert.match(service, /^ExecStart=.* --user$/m, "the gateway unit is the user manager's too");
       assert.match(readFileSync(join(out, "mcp-reaper-supervisor.service"), "utf8"), /--schedule "\* \* \* \* \*" --options-file %E\/mcp-reaper\/options/);
-      assert.ok(service.includes(`ReadWritePaths=${dir}`));
-      assert.match(service, user ? /^CapabilityBoundingSet=$/m : /^CapabilityBoundingSet=CAP_KILL CAP_SYS_PTRACE$/m);
+      if (user) {
+        // A user manager sets up no mount namespace and grants no capabilities: the units do not pretend to.
+        assert.doesNotMatch(service, /^(ReadWritePaths|CapabilityBoundingSet|ProtectSystem|PrivateTmp)=/m);
+        assert.match(service, /^SystemCallFilter=@system-service$/m);
+        assert.doesNotMatch(r.stderr, /warning/);
+      } else {
+        assert.ok(service.includes(`ReadWritePaths=-${dir}`), "with -: a missing directory does not fail the unit");
+        assert.match(service, /^CapabilityBoundingSet=CAP_KILL CAP_SYS_PTRACE CAP_DAC_READ_SEARCH$/m);
+        // The metrics file's directory is a temp dir: under /tmp the unit would write into its private /tmp.
+        if (/^\/(tmp|var\/tmp)\//.test(dir)) assert.match(r.stderr, /^mcp-reaper: warning: .*the units get private \/tmp/m);
+      }
       verify(readdirSync(out).map((f) => join(out, f)));
     });
   }
@@ -303,9 +344,12 @@ describe("systemd units", () => {
   });
   it("systemd install --dir writes the units and prints the commands; --enable runs them", () => {
     const out = join(dir, "units");
-    const r = run(["systemd", "install", "--dir", out, "--gateway-pid", "1234"]);
+    const metrics = join(dir, "not-yet", "node-exporter", "m.prom");
+    const r = run(["systemd", "install", "--dir", out, "--gateway-pid", "1234", "--metrics-file", metrics]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(readdirSync(out).sort(), ["mcp-reaper-supervisor.service", "mcp-reaper.service", "mcp-reaper.timer"]);
+    assert.ok(statSync(dirname(metrics)).isDirectory(), "install creates the metrics file's directory");
+    assert.match(r.stdout, new RegExp(`^created ${dirname(metrics)}$`, "m"));
     assert.match(r.stdout, /systemctl daemon-reload\n\s+systemctl enable --now mcp-reaper-supervisor\.service/);
     const fake = join(dir, "fakectl");
     mkdirSync(fake);
