@@ -15,23 +15,20 @@ set -euo pipefail
 # 2026.9.x declares `>=24.16.0 <25 || >=26.1.0`.
 OPENCLAW_OLD=${OPENCLAW_OLD:-2026.4.9}
 OPENCLAW_NEW=${OPENCLAW_NEW:-2026.9.6}
-NODE_OLD=${NODE_OLD:-22.23.3}
-NODE_NEW=${NODE_NEW:-24.21.0}
+# Node comes from .ci/node (the newest release of the major, at least the minimum), shared with CI's runs.
+NODE_OLD=22 NODE_OLD_MIN=22.14.0
+NODE_NEW=24 NODE_NEW_MIN=24.16.0
 SERVERS_VERSION=${SERVERS_VERSION:-2026.8.31}
 
 root="${MCP_REAPER_CACHE:-/var/cache/mcp-reaper}/openclaw"
 print_only=false
 [ "${1:-}" = "--print" ] && print_only=true
 
-node_dir() { echo "$root/node-$1"; }
+ci_node="$(cd "$(dirname "$0")/../.." && pwd)/.ci/node"
+# Where .ci/node puts a major (checked without installing, so --print never reaches the registry).
 node_bin() {
-  # `npm install node@V` runs a preinstall that pulls node-linux-<arch>@V under node/node_modules; without
-  # it (scripts off) the platform package sits at the top level.
-  local d; d=$(node_dir "$1")
-  for b in "$d/node_modules/node/node_modules/node-linux-$arch/bin/node" "$d/node_modules/node-linux-$arch/bin/node"; do
-    [ -x "$b" ] && { echo "$b"; return 0; }
-  done
-  return 1
+  local b="${MCP_REAPER_CACHE:-/var/cache/mcp-reaper}/node/$1/node_modules/node-linux-$arch/bin/node"
+  [ -x "$b" ] && echo "$b"
 }
 oc_dir() { echo "$root/openclaw-$1"; }
 servers_dir() { echo "$root/servers-$SERVERS_VERSION"; }
@@ -45,8 +42,7 @@ case "$(uname -m)" in
 esac
 
 complete() {
-  done_marker "$(node_dir "$NODE_OLD")" && node_bin "$NODE_OLD" >/dev/null &&
-    done_marker "$(node_dir "$NODE_NEW")" && node_bin "$NODE_NEW" >/dev/null &&
+  node_bin "$NODE_OLD" >/dev/null && node_bin "$NODE_NEW" >/dev/null &&
     done_marker "$(oc_dir "$OPENCLAW_OLD")" && done_marker "$(oc_dir "$OPENCLAW_NEW")" &&
     done_marker "$(servers_dir)"
 }
@@ -87,15 +83,8 @@ npm_install() { # dir, node-bin-or-empty, packages...
     echo "npm install $* failed; last lines of $dir/install.log:" >&2; tail -20 "$dir/install.log" >&2; return 1; }
 }
 
-for v in "$NODE_OLD" "$NODE_NEW"; do
-  d=$(node_dir "$v")
-  if ! { done_marker "$d" && node_bin "$v" >/dev/null; }; then
-    npm_install "$d" "" "node@$v"
-    node_bin "$v" >/dev/null || npm_install "$d" "" "node-linux-$arch@$v"
-    "$(node_bin "$v")" --version >/dev/null
-    touch "$d/.installed"
-  fi
-done
+"$ci_node" "$NODE_OLD" "$NODE_OLD_MIN" >/dev/null
+"$ci_node" "$NODE_NEW" "$NODE_NEW_MIN" >/dev/null
 for pair in "$OPENCLAW_OLD:$NODE_OLD" "$OPENCLAW_NEW:$NODE_NEW"; do
   d=$(oc_dir "${pair%%:*}")
   if ! done_marker "$d"; then
