@@ -218,8 +218,8 @@ async function report(io: Io, o: PassOpts, result: PassResult): Promise<void> {
   emit(io, json, await paintFor(wantsColor(io, o)), { kind: "pass", at: Date.now(), result });
 }
 
-/** Exit codes of several passes, worst first: a failed reap, a locked gateway, duplicates under --check, clean. */
-const SEVERITY: readonly number[] = [EXIT.REAP_FAILED, EXIT.LOCKED, EXIT.DUPLICATES, EXIT.OK];
+/** Exit codes of several passes, worst first: a failed reap, an untrusted lock directory, a locked gateway, duplicates under --check, clean. */
+const SEVERITY: readonly number[] = [EXIT.REAP_FAILED, EXIT.USAGE, EXIT.LOCKED, EXIT.DUPLICATES, EXIT.OK];
 
 /**
  * --all: every gateway of the name gets its own pass, lock and report (in JSON, one pass document per
@@ -247,9 +247,12 @@ async function runEveryOnce(config: PassConfig, o: PassOpts, io: Io, run: RunSta
   let first = true;
   for (const out of outcomes) {
     if ("error" in out) {
-      const locked = out.error instanceof LockHeldError;
-      io.stderr.write(`mcp-reaper: ${locked ? "" : "warning: "}gateway ${out.gateway.pid}: ${out.error.message}\n`);
-      codes.push(locked ? EXIT.LOCKED : EXIT.OK);
+      // Locked by another reaper: exit 5; an untrusted lock directory: exit 2; gone since the listing: a warning.
+      const code = out.error instanceof LockHeldError ? EXIT.LOCKED : out.error instanceof LockDirError ? EXIT.USAGE : EXIT.OK;
+      io.stderr.write(`mcp-reaper: ${code !== EXIT.OK ? "" : "warning: "}gateway ${out.gateway.pid}: ${out.error.message}\n`);
+      // In JSON the stream says so too: a reader counting documents learns why one is missing.
+      if (o.json) io.stdout.write(`${formatJson({ kind: code !== EXIT.OK ? "error" : "warning", at: Date.now(), message: `gateway ${out.gateway.pid}: ${out.error.message}` })}\n`);
+      codes.push(code);
       continue;
     }
     run.metrics?.recordPass(out.result, Date.now(), !first);

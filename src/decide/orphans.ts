@@ -214,6 +214,8 @@ export function deadOrphan(root: ProcInfo, members: readonly { proc: ProcInfo }[
     const what = [stdin && isChannel(stdin) ? null : describeEnd(stdin, "stdin"), stdout && isChannel(stdout) ? null : describeEnd(stdout, "stdout")].filter(Boolean).join(", ");
     return { dead: false, why: `${what}: not a stdio server a dead host left (an HTTP/SSE server a launcher started, or a service)` };
   }
+  const outside = facts.liveOutside?.get(root.pid);
+  if (outside !== undefined) return { dead: false, why: `${outside}: a live process still talks to it` };
   const own = new Set(members.map((m) => m.proc.pid));
   for (const m of members) {
     const ends = facts.stdio.get(m.proc.pid);

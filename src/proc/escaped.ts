@@ -48,6 +48,12 @@ export interface EscapedFacts {
   holdersComplete: boolean;
   /** Processes looked at (the whole host). */
   scanned: number;
+  /**
+   * Host-wide only: candidate roots shown to be talked to from outside their subtree before any scan of
+   * every process's fds (a socket peer that exists outside it), and how.
+   * Default: none.
+   */
+  liveOutside?: Map<number, string>;
 }
 
 /** `ss -xa` through iproute2, or null when it is missing, fails or hangs. */
@@ -151,6 +157,8 @@ interface Scope {
   never: (pid: number) => boolean;
   /** Host-wide: a root is a candidate only when this says so (an MCP server by its own command line). Default: every root. */
   want?: (root: ProcInfo) => boolean;
+  /** Host-wide: leave roots talked to from outside out of the holder scan (liveOutside). Default false. */
+  quick?: boolean;
 }
 
 /** Host-wide search (--orphans with no gateway): what it needs to know. */
@@ -173,8 +181,45 @@ export function senseHostOrphans(procRoot: string, options: HostOrphanOptions, h
   for (const [pid, stat] of host.stats) if (stat.comm === "systemd") landing.add(pid);
   const never = (pid: number): boolean => pid <= 1 || landing.has(pid) || options.protectedPids.has(pid);
   const facts = emptyFacts([], null, host.stats.size);
-  gather(procRoot, { landing, uid: options.uid, never, want: options.want }, options, host, info, facts);
+  gather(procRoot, { landing, uid: options.uid, never, want: options.want, quick: true }, options, host, info, facts);
   return facts;
+}
+
+/** Every `kind:inode` a set of processes holds on any fd (their own ends do not count as someone else's). */
+function heldBy(procRoot: string, pids: Iterable<number>): Set<string> {
+  const held = new Set<string>();
+  for (const pid of pids) {
+    for (const fd of listDir(`${procRoot}/${pid}/fd`) ?? []) {
+      const target = readLink(`${procRoot}/${pid}/fd/${fd}`);
+      if (target !== null) held.add(target);
+    }
+  }
+  return held;
+}
+
+/**
+ * Host-wide, before the costly holder scan: a root whose stdin or stdout is a socket whose peer still
+ * exists (ss) and is not held inside its subtree is talked to from outside, and needs no scan to be left
+ * alone. (Pipes have no such shortcut: opening /proc/PID/fd/N of an anonymous pipe succeeds whether or not
+ * it has a reader, so only the scan can tell.)
+ */
+function liveOutside(procRoot: string, facts: EscapedFacts): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const rootPid of facts.roots) {
+    const own = subtreeOf(facts, rootPid);
+    let inside: Set<string> | null = null;
+    for (const e of facts.stdio.get(rootPid) ?? []) {
+      if (e.inode === null || (e.fd !== 0 && e.fd !== 1)) continue;
+      if (e.kind === "socket") {
+        const peer = facts.socketPeers?.get(e.inode);
+        if (peer === undefined || peer === 0) continue;
+        inside ??= heldBy(procRoot, own);
+        if (!inside.has(`socket:[${peer}]`)) out.set(rootPid, `the peer of socket:[${e.inode}] (fd ${e.fd}) is open outside its subtree`);
+        if (out.has(rootPid)) break;
+      }
+    }
+  }
+  return out;
 }
 
 /** Collects the candidates of a scope with their descendants, then their stdio ends, cgroups, socket peers and the holders of the other ends. */
@@ -221,8 +266,12 @@ function gather(procRoot: string, scope: Scope, options: EscapedOptions, host: H
     const text = (options.ssUnix ?? runSsUnix)();
     facts.socketPeers = text === null ? null : peerData(parseSsUnix(text), sockets);
   }
+  if (scope.quick) facts.liveOutside = liveOutside(procRoot, facts);
+  const decided = facts.liveOutside ?? new Map<number, string>();
+  // The ends of subtrees already known to be talked to need no holders: only the others' are looked for.
+  const open = scope.quick ? [...facts.roots].filter((r) => !decided.has(r)).flatMap((r) => subtreeOf(facts, r)).flatMap((pid) => facts.stdio.get(pid) ?? []) : ends;
   const wanted = new Set<string>();
-  for (const e of ends) {
+  for (const e of open) {
     if (e.kind === "pipe") wanted.add(`pipe:${e.inode}`);
     const peer = e.kind === "socket" && e.inode !== null ? facts.socketPeers?.get(e.inode) : undefined;
     if (peer !== undefined && peer > 0) wanted.add(`socket:${peer}`);
@@ -248,6 +297,12 @@ function gather(procRoot: string, scope: Scope, options: EscapedOptions, host: H
       facts.holders.set(key, list);
     }
   }
+}
+
+function subtreeOf(facts: EscapedFacts, root: number): number[] {
+  const out = [root];
+  for (let i = 0; i < out.length; i++) out.push(...(facts.children.get(out[i] as number) ?? []));
+  return out;
 }
 
 function parseCgroupOf(procRoot: string, pid: number): string | null {

@@ -79,22 +79,26 @@ async function readyFile<T>(path: string): Promise<T> {
 
 const marker = (): string => `q${randomBytes(5).toString("hex")}`;
 
+type SessionHost = { host: number; servers: { pid: number; type: string; session: number }[] };
+
+/** Two hosts of one name (test/fixtures/hosts/session-host.cjs), each with `sessions` x two server types, started and ready. */
+async function twoHosts(dir: string, name: string, mark: string, sessions: number): Promise<SessionHost[]> {
+  const hosts: SessionHost[] = [];
+  for (const i of [1, 2]) {
+    children.push(spawn(process.execPath, [join(FIXTURES, "session-host.cjs"), name, mark, join(dir, `ready-${i}`), String(sessions)], { stdio: "ignore" }));
+    const ready = await readyFile<SessionHost>(join(dir, `ready-${i}`));
+    await until("servers started", () => ready.servers.every((s) => alive(s.pid)));
+    hosts.push(ready);
+  }
+  return hosts;
+}
+
 describe("--all: every process of a name is a gateway of its own", () => {
   it("two hosts of one name, three sessions each, two server types: one of each type stays under each host", async () => {
     const dir = tempDir();
     const mark = marker();
     const name = `host-${mark}`;
-    type Ready = { host: number; servers: { pid: number; type: string; session: number }[] };
-    const hosts: Ready[] = [];
-    for (const i of [1, 2]) {
-      const c = spawn(process.execPath, [join(FIXTURES, "session-host.cjs"), name, mark, join(dir, `ready-${i}`), "3"], { stdio: "ignore" });
-      children.push(c);
-      const ready = await readyFile<Ready>(join(dir, `ready-${i}`));
-      hosts.push(ready);
-      // sh and the node below it: both die with a reap; track both for the cleanup.
-      await until("servers started", () => ready.servers.every((s) => alive(s.pid)));
-      pids.push(...ready.servers.map((s) => s.pid));
-    }
+    const hosts = await twoHosts(dir, name, mark, 3);
     // Without --all, two matches stay an error that lists them and suggests --all.
     const one = reaper(["--gateway-name", name, "-n"]);
     assert.equal(one.code, 3, one.stderr);
@@ -130,13 +134,7 @@ describe("--all in the supervisor", () => {
     const dir = tempDir();
     const mark = marker();
     const name = `loop-${mark}`;
-    type Ready = { host: number; servers: { pid: number; type: string; session: number }[] };
-    const hosts: Ready[] = [];
-    for (const i of [1, 2]) {
-      const c = spawn(process.execPath, [join(FIXTURES, "session-host.cjs"), name, mark, join(dir, `ready-${i}`), "2"], { stdio: "ignore" });
-      children.push(c);
-      hosts.push(await readyFile<Ready>(join(dir, `ready-${i}`)));
-    }
+    const hosts = await twoHosts(dir, name, mark, 2);
     const env: NodeJS.ProcessEnv = { ...process.env, MCP_REAPER_LOCK_DIR: join(dir, "locks") };
     delete env.NODE_TEST_CONTEXT;
     const loop = spawn(process.execPath, [BIN, "--gateway-name", name, "--all", "--schedule", "* * * * * *", "--min-age", "0", "--grace", "1s", "--match", mark], { stdio: ["ignore", "pipe", "pipe"], env });
@@ -217,5 +215,17 @@ describe("containers: the gateway is pid 1 of its own pid namespace", () => {
     assert.deepEqual([doc.summary.kept, doc.summary.reaped], [1, 2]);
     await until("two reaped", () => inside().length === 1);
     assert.ok(alive(outer), "pid 1 of the namespace lives");
+  });
+});
+
+describe("systemd units without a gateway, or for every gateway of a name", () => {
+  it("systemd print --orphans (no gateway) and --gateway-name --all put the options on both ExecStart lines", () => {
+    for (const args of [["--orphans", "--match", "mcp-server-postgres"], ["--gateway-name", "claude", "--all"]]) {
+      const r = reaper(["systemd", "print", ...args]);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.split("\n").filter((l) => l.startsWith("ExecStart="));
+      assert.equal(lines.length, 2);
+      for (const l of lines) assert.ok(l.endsWith(args.join(" ")), l);
+    }
   });
 });

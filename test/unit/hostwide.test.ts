@@ -65,6 +65,9 @@ describe("host-wide --orphans: planHost on a fake host", () => {
     { pid: 510, ppid: 1, startTicks: 510, argv: ["logger"], fds: { 1: "pipe:[7100]" }, fdFlags: { 1: WRITE } },
     // An HTTP MCP server a launcher started on /dev/null with output to a file: left alone.
     { pid: 600, ppid: 1, startTicks: 600, argv: ["mcp-proxy", "--port", "9000"], fds: { 0: "/dev/null", 1: "/var/log/mcp-proxy.log" } },
+    // On a socketpair whose peer a live client still holds: left alone before any holder scan.
+    { pid: 800, ppid: 1, startTicks: 800, argv: ["npx", "mcp-remote", "https://x"], fds: { 0: "socket:[8100]", 1: "socket:[8100]" } },
+    { pid: 810, ppid: 1, startTicks: 810, argv: ["client"], fds: { 5: "socket:[8101]" } },
     // Not an MCP server by its command line: not a candidate.
     { pid: 700, ppid: 1, startTicks: 700, argv: ["node", "/srv/worker.js"], fds: { 0: "pipe:[7200]", 1: "pipe:[7201]" }, fdFlags: { 0: READ, 1: WRITE } },
   ];
@@ -72,7 +75,7 @@ describe("host-wide --orphans: planHost on a fake host", () => {
   const sense = (): ReturnType<typeof senseHostOrphans> => {
     const host = scanHost(root);
     const at = { uptimeMs: 10_000_000, takenAtMs: Date.now(), skipped: [], environ: false, io: false, uid: true };
-    return senseHostOrphans(root, { protectedPids: new Set([999_999]), uid: null, want: (r: ProcInfo) => isMcpRoot(r, POLICY), ssUnix: () => ssOutput([[8000, 0]]) }, host, (s) => readProcInfo(root, s, at));
+    return senseHostOrphans(root, { protectedPids: new Set([999_999]), uid: null, want: (r: ProcInfo) => isMcpRoot(r, POLICY), ssUnix: () => ssOutput([[8000, 0], [8100, 8101], [8101, 8100]]) }, host, (s) => readProcInfo(root, s, at));
   };
   it("reaps the dead ones whole, lists the held and the /dev/null ones, never lists a non-MCP process", () => {
     const facts = sense();
@@ -83,6 +86,7 @@ describe("host-wide --orphans: planHost on a fake host", () => {
     const left = new Map((p.orphansLeft ?? []).map((o) => [o.rootPid, o.reason]));
     assert.match(left.get(500) ?? "", /held by live pid 510/);
     assert.match(left.get(600) ?? "", /stdin is \/dev\/null, stdout is a file or device/);
+    assert.match(left.get(800) ?? "", /the peer of socket:\[8100\] \(fd 0\) is open outside its subtree/);
     assert.ok(!left.has(700) && !instancesOf(p).some((i) => i.rootPid === 700));
     assert.ok(!keptPids(p).has(300) && keptPids(p).has(500));
   });
@@ -97,5 +101,41 @@ describe("host-wide --orphans: planHost on a fake host", () => {
     const p = planHost(noSs, init, new Set(), POLICY);
     assert.deepEqual(instancesOf(p).map((i) => i.rootPid), [300]);
     assert.match(new Map((p.orphansLeft ?? []).map((o) => [o.rootPid, o.reason])).get(400) ?? "", /unknown/);
+  });
+});
+
+describe("pid 1 as a gateway, and every gateway of a name", () => {
+  const tree = (pid1: FakeProc): string =>
+    fake([
+      pid1,
+      { pid: 50, ppid: 1, startTicks: 5, comm: "claude", argv: ["claude"] },
+      { pid: 60, ppid: 1, startTicks: 6, comm: "claude", argv: ["/usr/bin/claude", "--resume"] },
+      { pid: 70, ppid: 1, startTicks: 7, comm: "node", argv: ["node", "/srv/other.js"] },
+    ]);
+  it("pid 1 that is no init may be the gateway, by pid and by name; an init never", async () => {
+    const { pid1AsGateway, resolveGateway } = await import("../../src/proc/gateway.js");
+    const container = tree({ pid: 1, ppid: 0, startTicks: 1, comm: "openclaw-gatewa", argv: ["openclaw-gateway"] });
+    assert.equal(pid1AsGateway(container), "not-an-init");
+    assert.equal(resolveGateway({ kind: "pid", pid: 1 }, container, new Set([999_999])).pid, 1);
+    assert.equal(resolveGateway({ kind: "name", name: "openclaw-gateway" }, container, new Set([999_999])).pid, 1);
+    // Ours or an ancestor's pid 1 stays refused, init or not.
+    assert.throws(() => resolveGateway({ kind: "pid", pid: 1 }, container, new Set([1])), /ancestors/);
+    for (const init of [
+      { pid: 1, ppid: 0, startTicks: 1, comm: "systemd", argv: ["/sbin/init"] },
+      { pid: 1, ppid: 0, startTicks: 1, comm: "tini", argv: ["/sbin/tini", "--", "node"] },
+      { pid: 1, ppid: 0, startTicks: 1, comm: "proc", argv: ["/usr/bin/dumb-init", "node"] },
+    ]) {
+      const host = tree(init);
+      assert.equal(pid1AsGateway(host), null);
+      assert.throws(() => resolveGateway({ kind: "pid", pid: 1 }, host, new Set([999_999])), /refusing pid 1 as the gateway: it is init/);
+      assert.throws(() => resolveGateway({ kind: "name", name: init.argv[0] as string }, host, new Set([999_999])), /no process named/);
+    }
+  });
+  it("--all lists every process of the name; without it several are an error naming them and --all", async () => {
+    const { resolveGateway, resolveGateways } = await import("../../src/proc/gateway.js");
+    const host = tree({ pid: 1, ppid: 0, startTicks: 1, comm: "systemd", argv: ["/sbin/init"] });
+    assert.deepEqual(resolveGateways({ kind: "name", name: "claude", all: true }, host, new Set([999_999])), [{ pid: 50, startTicks: 5 }, { pid: 60, startTicks: 6 }]);
+    assert.throws(() => resolveGateway({ kind: "name", name: "claude" }, host, new Set([999_999])), /2 processes are named "claude": 50 \(claude\), 60 \(\/usr\/bin\/claude --resume\); pick one with --gateway-pid, or reap under each with --all/);
+    assert.throws(() => resolveGateways({ kind: "name", name: "codex", all: true }, host, new Set([999_999])), /no process named "codex"/);
   });
 });
