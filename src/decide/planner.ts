@@ -6,6 +6,7 @@ import { matchEntry, type EntryMatch } from "./match.js";
 import { attributeOrphans, type OrphanAttribution } from "./orphans.js";
 import { basename, namesIn, signatureOf, stripLaunchers, type Signature } from "./signature.js";
 import { preorder } from "./tree.js";
+import { answersToName } from "../proc/gateway.js";
 
 export interface Policy {
   /** Instances kept per server type, newest first. Default 1. */
@@ -29,6 +30,12 @@ export interface Policy {
   layers?: readonly WrapperLayer[];
   /** Escaped-orphan attribution (--orphans; the snapshot must hold `escaped`). Default null (off). */
   orphans?: OrphanPolicy | null;
+  /**
+   * Names a nested host answers to (--gateway-name): a descendant answering to one, or running the
+   * gateway's own command (Codex's watchdog `codex` under `codex app-server`), is descended through
+   * (its children are instance roots) and never reaped whole. Default [] (the gateway's own command only).
+   */
+  hostNames?: readonly string[];
 }
 
 /** --orphans settings. */
@@ -123,19 +130,23 @@ export interface Plan {
   zombies: { pid: number; comm: string }[];
   /** Whether the activity guard was on (then each instance's idleMs is tracked). */
   activityTracked: boolean;
-  /** Wrapper layers (relays, empty anchors) between the gateway and its servers: never touched. */
-  wrappers?: { pid: number; kind: WrapperLayer["kind"]; argv: string[] }[];
+  /** Wrapper layers (relays, empty anchors, nested hosts) between the gateway and its servers: never touched. */
+  wrappers?: { pid: number; kind: WrapperLayer["kind"] | "host"; argv: string[] }[];
   /** The gateway's ancestors (from --orphans sensing): never targets. */
   gatewayAncestors?: number[];
   /** MCP-looking processes outside the subtree that were left alone (--orphans), and why. */
   orphansLeft?: IgnoredChild[];
+  /** Gateways of their own (--all) below this one, with their parents: never touched, their servers not ours. Default []. */
+  nested?: { pid: number; ppid: number }[];
+  /** "host": a host-wide dead-orphan pass (no gateway; `gateway` is pid 1 as a stand-in that is never a target). Default: a gateway's pass. */
+  scope?: "host";
 }
 
-function memberOf(p: ProcInfo, depth: number): Member {
+export function memberOf(p: ProcInfo, depth: number): Member {
   return { pid: p.pid, ppid: p.ppid, startTicks: p.startTicks, state: p.state, depth, argv: p.argv, comm: p.comm, rssBytes: p.rssBytes };
 }
 
-function matchesAny(re: RegExp, members: readonly Member[]): boolean {
+export function matchesAny(re: RegExp, members: readonly Member[]): boolean {
   return members.some((m) => namesIn(m.argv).some((name) => re.test(name)));
 }
 
@@ -150,7 +161,7 @@ function unheard(inst: PlannedInstance): boolean {
  * in-tree instance its place; within each, newest first: root start ticks, then the newest start
  * ticks in the subtree, then pid.
  */
-function newerFirst(a: PlannedInstance, b: PlannedInstance): number {
+export function newerFirst(a: PlannedInstance, b: PlannedInstance): number {
   return (
     Number(unheard(a)) - Number(unheard(b)) ||
     b.rootStartTicks - a.rootStartTicks ||
@@ -159,12 +170,12 @@ function newerFirst(a: PlannedInstance, b: PlannedInstance): number {
   );
 }
 
-function seconds(ms: number): string {
+export function seconds(ms: number): string {
   return ms < 1000 ? `${ms}ms` : `${Math.round(ms / 100) / 10}s`;
 }
 
 /** An instance as first planned (kept, reason filled in later), from its root, its members and its type. */
-function newInstance(root: ProcInfo, members: Member[], signature: Signature, entry: EntryMatch | null, activity: ActivityView): PlannedInstance {
+export function newInstance(root: ProcInfo, members: Member[], signature: Signature, entry: EntryMatch | null, activity: ActivityView): PlannedInstance {
   return {
     rootPid: root.pid,
     rootStartTicks: root.startTicks,
@@ -195,10 +206,13 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
     zombies: [],
     activityTracked: policy.idleMs !== null,
     wrappers: [],
+    ...(snapshot.nested && snapshot.nested.length > 0 ? { nested: snapshot.nested } : {}),
   };
+  const nestedBelow = new Map((snapshot.nested ?? []).map((n) => [n.ppid, n.pid]));
   const byType = new Map<string, ServerType>();
 
-  for (const { root, server } of instanceRoots(snapshot, policy.layers ?? DEFAULT_LAYERS, result.wrappers as NonNullable<Plan["wrappers"]>)) {
+  const isHost = nestedHost(g, policy.hostNames ?? []);
+  for (const { root, server } of instanceRoots(snapshot, policy.layers ?? DEFAULT_LAYERS, result.wrappers as NonNullable<Plan["wrappers"]>, isHost)) {
     if (root.state === "Z" || root.state === "X") {
       result.zombies.push({ pid: root.pid, comm: root.comm });
       continue;
@@ -228,6 +242,13 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
     let rank = 0;
     let newestKept: PlannedInstance | undefined;
     for (const inst of type.instances) {
+      const nestedPid = inst.members.map((m) => nestedBelow.get(m.pid)).find((pid) => pid !== undefined);
+      if (nestedPid !== undefined) {
+        // Reaping it would orphan a gateway of its own (--all) and all its servers.
+        inst.reasonCode = "protected";
+        inst.reason = `holds gateway ${nestedPid}, a gateway of its own (--all)`;
+        continue;
+      }
       if (inst.members.some((m) => never(m.pid))) {
         inst.reasonCode = "protected";
         inst.reason = inst.members.some((m) => snapshot.protectedPids.has(m.pid))
@@ -288,6 +309,7 @@ export function keptPids(p: Plan): Set<number> {
   for (const w of p.wrappers ?? []) pids.add(w.pid);
   for (const pid of p.gatewayAncestors ?? []) pids.add(pid);
   for (const child of p.orphansLeft ?? []) for (const pid of child.pids) pids.add(pid);
+  for (const n of p.nested ?? []) pids.add(n.pid);
   return pids;
 }
 
@@ -304,11 +326,22 @@ export function layerOf(argv: readonly string[], layers: readonly WrapperLayer[]
  * children are roots) and an anchor is a root whose one child gives the type. An anchor holding no
  * server, or several, is recorded as a wrapper (never touched) and its children are roots.
  */
-function instanceRoots(snapshot: Snapshot, layers: readonly WrapperLayer[], wrappers: NonNullable<Plan["wrappers"]>): { root: ProcInfo; server: ProcInfo }[] {
+function instanceRoots(
+  snapshot: Snapshot,
+  layers: readonly WrapperLayer[],
+  wrappers: NonNullable<Plan["wrappers"]>,
+  isHost: (p: ProcInfo) => boolean,
+): { root: ProcInfo; server: ProcInfo }[] {
   const out: { root: ProcInfo; server: ProcInfo }[] = [];
   const live = (pid: number): ProcInfo[] =>
     (snapshot.children.get(pid) ?? []).map((c) => snapshot.procs.get(c)).filter((c): c is ProcInfo => c !== undefined);
   const visit = (p: ProcInfo, depth: number): void => {
+    if (p.state !== "Z" && p.state !== "X" && depth <= 8 && isHost(p)) {
+      // A host inside the gateway (one per session, or a watchdog): its servers are the instances.
+      wrappers.push({ pid: p.pid, kind: "host", argv: p.argv });
+      for (const k of live(p.pid)) visit(k, depth + 1);
+      return;
+    }
     const layer = p.state === "Z" || p.state === "X" || depth > 8 ? null : layerOf(p.argv, layers);
     if (layer === null) {
       out.push({ root: p, server: p });
@@ -327,7 +360,23 @@ function instanceRoots(snapshot: Snapshot, layers: readonly WrapperLayer[], wrap
   return out;
 }
 
-function procsOf(procs: ReadonlyMap<number, ProcInfo>, members: readonly Member[]): ProcInfo[] {
+/** The command a host runs, launchers stripped ("codex" for `node /usr/bin/codex app-server`): how a nested copy of it is known. */
+export function hostCommandOf(argv: readonly string[]): string {
+  const first = stripLaunchers(argv)[0];
+  return first === undefined ? "" : basename(first);
+}
+
+/**
+ * Whether a descendant is a nested host: it answers to a --gateway-name, or runs the gateway's own
+ * command under the gateway's own comm (both: a server that merely shares the gateway's script name
+ * with another interpreter stays a server).
+ */
+function nestedHost(gateway: ProcInfo, names: readonly string[]): (p: ProcInfo) => boolean {
+  const own = hostCommandOf(gateway.argv);
+  return (p) => names.some((n) => answersToName(n, p.comm, p.argv)) || (own !== "" && p.comm === gateway.comm && hostCommandOf(p.argv) === own);
+}
+
+export function procsOf(procs: ReadonlyMap<number, ProcInfo>, members: readonly Member[]): ProcInfo[] {
   return members.map((m) => procs.get(m.pid)).filter((p): p is ProcInfo => p !== undefined);
 }
 
@@ -342,7 +391,7 @@ function pickEnv(environ: ReadonlyMap<string, string> | null | undefined, keys: 
 }
 
 /** The type of an instance: its config entry's name when one matched, else its signature. */
-function typeSignature(server: ProcInfo, entry: EntryMatch | null, policy: Policy): Signature {
+export function typeSignature(server: ProcInfo, entry: EntryMatch | null, policy: Policy): Signature {
   const env = pickEnv(server.environ, policy.signatureEnv);
   const sig = signatureOf(server.argv, server.cwd, env);
   if (!entry) return sig;
@@ -352,7 +401,7 @@ function typeSignature(server: ProcInfo, entry: EntryMatch | null, policy: Polic
   return { ...sig, key: JSON.stringify(["config", entry.entry.source, entry.entry.name, entry.bound, server.cwd, envPart]), label };
 }
 
-function addToType(byType: Map<string, ServerType>, instance: PlannedInstance, entry: EntryMatch | null): void {
+export function addToType(byType: Map<string, ServerType>, instance: PlannedInstance, entry: EntryMatch | null): void {
   let type = byType.get(instance.signature.key);
   if (!type) {
     type = { key: instance.signature.key, label: instance.signature.label, instances: [], ...(entry && entry.twins > 1 ? { entries: entry.twins } : {}) };

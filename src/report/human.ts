@@ -3,6 +3,7 @@ import type { InstanceResult } from "../act/execute.js";
 import type { Member, PlannedInstance } from "../decide/planner.js";
 import type { PassResult } from "../pass.js";
 import { formatAge, formatBytes, safe, type ReportEvent } from "./events.js";
+import { freedText, hostChangeText, instancePrivateText } from "./memory.js";
 
 /** The few styles the report uses. Plain (identity) when colour is off. */
 export interface Paint {
@@ -75,11 +76,12 @@ function activityText(idleMs: number | null): string {
 export function formatPass(r: PassResult, paint: Paint = PLAIN): string {
   const out: string[] = [];
   const g = r.plan.gateway;
-  out.push(`${paint.bold("gateway")} ${g.pid} ${commandLine(g.argv.length > 0 ? g.argv : [g.comm], 80)}`);
+  if (r.plan.scope === "host") out.push(`${paint.bold("host-wide orphans")} ${paint.dim("(no gateway: children of pid 1 or of a subreaper, MCP servers by their own command line)")}`);
+  else out.push(`${paint.bold("gateway")} ${g.pid} ${commandLine(g.argv.length > 0 ? g.argv : [g.comm], 80)}${r.all ? paint.dim(`  (${r.all.index + 1} of ${r.all.of} named ${safe(r.all.name)})`) : ""}`);
   out.push(paint.dim(`  scanned ${r.scan.processes} processes (${r.scan.method}) in ${r.scan.durationMs}ms`));
   out.push(...serverHeader(r, paint));
   const byRoot = new Map(r.results?.map((x) => [x.rootPid, x]));
-  if (r.plan.types.length === 0) out.push("", "  no MCP server instances under this gateway");
+  if (r.plan.types.length === 0) out.push("", r.plan.scope === "host" ? "  no dead host's orphan to reap" : "  no MCP server instances under this gateway");
   for (const type of r.plan.types) {
     out.push("", `${paint.bold(safe(type.label) || "(empty command)")}  ${paint.dim(`${type.instances.length} instance${type.instances.length === 1 ? "" : "s"}`)}`);
     const cwd = type.instances[0]?.signature.cwd;
@@ -88,7 +90,8 @@ export function formatPass(r: PassResult, paint: Paint = PLAIN): string {
     if (cwd) out.push(paint.dim(`  cwd ${safe(cwd)}`));
     for (const inst of type.instances) {
       const action = inst.action === "keep" ? paint.keep("keep") : paint.reap(r.dryRun ? "would reap" : "reap");
-      const facts = `pid ${inst.rootPid}  age ${formatAge(inst.ageMs)}  rss ${formatBytes(inst.rssBytes)}  ${inst.members.length} proc${inst.members.length === 1 ? "" : "s"}${r.plan.activityTracked ? `  ${activityText(inst.idleMs)}` : ""}`;
+      const priv = instancePrivateText(r, inst.rootPid);
+      const facts = `pid ${inst.rootPid}  age ${formatAge(inst.ageMs)}  rss ${formatBytes(inst.rssBytes)}${priv ? `  ${priv}` : ""}  ${inst.members.length} proc${inst.members.length === 1 ? "" : "s"}${r.plan.activityTracked ? `  ${activityText(inst.idleMs)}` : ""}`;
       out.push(`  ${action}  ${facts}  ${paint.dim(inst.reason)}`);
       if (inst.orphan) out.push(`      ${paint.warn(`escaped orphan [${inst.orphan.evidence.join(", ")}]`)} ${paint.dim(`${safe(inst.orphan.detail)}; reachable by: ${inst.orphan.reach}`)}`);
       out.push(...tree(inst, paint));
@@ -107,8 +110,10 @@ export function formatPass(r: PassResult, paint: Paint = PLAIN): string {
   const s = r.summary;
   out.push("");
   const head = `${s.instances} instance${s.instances === 1 ? "" : "s"} of ${s.types} type${s.types === 1 ? "" : "s"}: ${s.kept} kept, ${s.reaped} ${r.dryRun ? "would be reaped" : "reaped"}`;
+  const unknown = [...(r.memory?.values() ?? [])].find((m) => m.unknown !== null)?.unknown;
+  if (unknown) out.push(paint.dim(`private memory unknown for some instances: ${safe(unknown)}`));
   if (r.dryRun) {
-    out.push(`${paint.bold(head)}; ${formatBytes(s.rssReclaimedBytes)} reclaimable`);
+    out.push(paint.bold(head), freedText(r));
     out.push(paint.warn("dry run: no process was signalled"));
   } else {
     const parts = [
@@ -118,7 +123,8 @@ export function formatPass(r: PassResult, paint: Paint = PLAIN): string {
       s.skipped && `${s.skipped} skipped`,
       s.failed && paint.reap(`${s.failed} failed`),
     ].filter(Boolean);
-    out.push(`${paint.bold(head)}${parts.length ? ` (${parts.join(", ")})` : ""}; ${formatBytes(s.rssReclaimedBytes)} reclaimed`);
+    const host = hostChangeText(r);
+    out.push(`${paint.bold(head)}${parts.length ? ` (${parts.join(", ")})` : ""}`, `${freedText(r)}${host ? `; ${host}` : ""}`);
   }
   return out.join("\n");
 }
@@ -132,7 +138,7 @@ function serverHeader(r: PassResult, paint: Paint): string[] {
   }
   const o = r.orphanScan;
   if (o) {
-    const gaps = [!o.socketPeers && "no socket peers (ss unavailable)", !o.fdsComplete && "some fds unreadable: unreachability unprovable"].filter(Boolean);
+    const gaps = [!o.socketPeers && "no socket peers (ss failed, or listed none of these sockets with a peer): reach unknown", !o.fdsComplete && "some fds unreadable: unreachability unprovable"].filter(Boolean);
     out.push(paint.dim(`  orphan search over ${o.processes} processes${gaps.length ? ` (${gaps.join("; ")})` : ""}`));
   }
   return out;
@@ -146,9 +152,10 @@ function serverFooter(r: PassResult, paint: Paint): string[] {
     out.push("", paint.dim("wrapper layers (not servers, never touched):"));
     for (const w of wrappers) out.push(paint.dim(`  ${w.pid} ${w.kind} ${commandLine(w.argv, 80)}`));
   }
+  for (const n of r.plan.nested ?? []) out.push("", paint.dim(`gateway ${n.pid} (under ${n.ppid}) is a gateway of its own: reported on its own, never touched here`));
   const left = r.plan.orphansLeft ?? [];
   if (left.length > 0) {
-    out.push("", paint.dim("outside the tree, left alone (not this gateway's):"));
+    out.push("", paint.dim(r.plan.scope === "host" ? "left alone under pid 1 or a subreaper:" : "outside the tree, left alone (not this gateway's):"));
     for (const c of left) out.push(paint.dim(`  ${c.rootPid} ${commandLine(c.argv, 80)}  (${safe(c.reason)})`));
   }
   return out;
