@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { DEFAULT_MATCH, instancesOf } from "../../src/decide/planner.js";
 import { runPass } from "../../src/pass.js";
 import { readStat } from "../../src/proc/read.js";
+import { copyForOtherUsers } from "../otheruser.js";
 import { worldPerTest } from "./worlds.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/mcp-reaper.js", import.meta.url));
@@ -34,11 +35,19 @@ function memAvailable(): number {
 
 describe("private memory", () => {
   // smaps_rollup is ptrace-checked: another user's process reads as unknown, said so, never as 0.
-  it("is unknown (null, with the reason) for a process whose smaps_rollup we may not read", () => {
-    const memread = fileURLToPath(new URL("../../src/proc/memread.js", import.meta.url));
+  it("is unknown (null, with the reason) for a process whose smaps_rollup we may not read", (t) => {
+    let memread = fileURLToPath(new URL("../../src/proc/memread.js", import.meta.url));
+    // As root, read as nobody: root itself may read everything. Nobody runs a copy it can reach (the
+    // checkout may sit under a 0700 directory).
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) {
+      const copy = copyForOtherUsers();
+      if ("skip" in copy) return t.skip(copy.skip);
+      t.after(copy.remove);
+      memread = join(copy.root, "dist", "src", "proc", "memread.js");
+    }
     const js = `import(${JSON.stringify(memread)}).then((m) => console.log(JSON.stringify(m.memoryOf("/proc", [1]))))`;
-    // As root, read as nobody: root itself may read everything.
-    const r = spawnSync(process.execPath, ["--input-type=module", "-e", js], { encoding: "utf8", ...(process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}) });
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", js], { encoding: "utf8", cwd: tmpdir(), ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
     assert.equal(r.status, 0, r.stderr);
     const figure = JSON.parse(r.stdout) as { privateBytes: number | null; unknown: string | null };
     assert.equal(figure.privateBytes, null);
