@@ -160,7 +160,6 @@ describe("openclaw 2026.4.9 store through /proc/PID/root, and the plan it gives"
     { key: "agent:main:main", sessionId: mainId, createdMs: T0, turns: [turnEvents(T0 + 50, 3000), turnEvents(T0 + 400_000, 2000)], updatedAt: T0 + 402_000 },
     ...hooks.map((id, i) => ({ key: `agent:main:hook:${id}`, sessionId: id, createdMs: T0 + 60_000 * (i + 1), turns: [turnEvents(T0 + 60_000 * (i + 1) + 30, 2500)] })),
   ]);
-  // A thousand old sessions the pass must not read.
   const uptime = 50_000;
   const now = T0 + 600_000;
   const kids = [server(200, T0 + 800, now, uptime), ...hooks.map((_, i) => server(300 + i, T0 + 60_000 * (i + 1) + 700, now, uptime))];
