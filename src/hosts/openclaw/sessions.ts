@@ -79,8 +79,12 @@ function readJsonLayout(agent: Agent, view: GatewayView, sinceMs: number, store:
   // Transcripts the store no longer names: archives of reset or deleted sessions (ended), and stray ones
   // (state unknown: they still take part, so a start inside their first turn is never pinned elsewhere).
   for (const name of listDir(dir) ?? []) {
+    if (read.has(name)) continue;
+    // Most names are the store's own transcripts (`<sessionId>.jsonl`), skipped before any regex: a
+    // store of thousands of old sessions costs a readdir, not a parse per name.
+    if (name.endsWith(".jsonl") && current.has(name.slice(0, -6))) continue;
     const t = transcriptName(name);
-    if (!t || read.has(name)) continue;
+    if (!t) continue;
     if (t.archived) {
       if (t.archivedAtMs !== null && t.archivedAtMs < sinceMs - 1000) continue;
       readTranscript(name, null, false, null, { how: t.archived, atMs: t.archivedAtMs });
