@@ -59,9 +59,13 @@ function readJsonLayout(agent: Agent, view: GatewayView, sinceMs: number, store:
     try {
       ends = readFileEnds(`${dir}/${name}`, TRANSCRIPT_END_BYTES, TRANSCRIPT_END_BYTES, { ownerUid: view.uid ?? -1 });
     } catch (err) {
-      // A session active since the oldest instance whose transcript cannot be read: its window is unknown,
-      // so every start while it was active is ambiguous.
-      if (updatedAt !== null && isCurrent) store.blind.push({ fromMs: sinceMs - LOOKBACK_MS, toMs: updatedAt, why: `${name}: ${why(err)}` });
+      if (!isCurrent) return;
+      // A current session whose transcript cannot be read: its window is unknown, so every start while it
+      // may have been in its first turn is ambiguous. No transcript yet (2026.4.9 writes the file at the
+      // first assistant message; the store entry comes first, at the start of the run): from its
+      // updatedAt on. Unreadable: from the lookback on.
+      const missing = why(err) === "ENOENT" && updatedAt !== null;
+      store.blind.push({ fromMs: missing ? (updatedAt as number) : sinceMs - LOOKBACK_MS, toMs: Number.MAX_SAFE_INTEGER, why: `${name}: ${why(err)}` });
       return;
     }
     store.transcriptsRead++;
@@ -137,7 +141,7 @@ WHERE coalesce(w.updated_at, w.created_at) >= ? OR w.status = 'running' OR n.cur
 const EVENTS_SQL = `SELECT created_at, event_json FROM transcript_events WHERE session_id = ? ORDER BY seq LIMIT ${FIRST_EVENTS}`;
 
 /** The 2026.9.x layout of one agent: one read-only transaction over its SQLite store, closed right away. */
-function readSqliteLayout(sqlite: Sqlite, path: string, view: GatewayView, sinceMs: number, store: SessionStore): void {
+function readSqliteLayout(sqlite: Sqlite, path: string, view: GatewayView, sinceMs: number, nowMs: number, store: SessionStore): void {
   // Stat before open, as for every file the gateway's environment names: a regular file of its user.
   const st = lstatSync(path);
   if (!st.isFile()) throw new Error(`${path}: not a regular file`);
@@ -155,7 +159,7 @@ function readSqliteLayout(sqlite: Sqlite, path: string, view: GatewayView, since
       for (const r of rows) {
         const raw = events.all(r.session_id) as { created_at: number; event_json: string | null }[];
         const head: TranscriptEvent[] = raw.map((e) => (e.event_json ? parseEventLine(e.event_json) : null) ?? { atMs: e.created_at, type: "", role: null, stopReason: null });
-        store.sessions.push(sessionFromWindow(r, head, raw.length < FIRST_EVENTS));
+        store.sessions.push(sessionFromWindow(r, head, raw.length < FIRST_EVENTS, nowMs));
       }
     } finally {
       db.exec("COMMIT");
@@ -169,7 +173,7 @@ function readSqliteLayout(sqlite: Sqlite, path: string, view: GatewayView, since
 class UnknownVersionError extends Error {}
 
 /** Reads every agent's sessions; any failure is one warning and no store (all unattributed). */
-async function readOpenclawSessions(view: GatewayView, sinceMs: number): Promise<SessionSensing> {
+async function readOpenclawSessions(view: GatewayView, sinceMs: number, nowMs: number): Promise<SessionSensing> {
   const state = openclawStateDir(view.environ, view.home, view.cwd);
   if (state === null) return { store: null, warning: "sessions: the OpenClaw state directory is unknown (no OPENCLAW_STATE_DIR, OPENCLAW_CONFIG_PATH or home); every instance is unattributed" };
   const stateRoot = inGateway(view, state.path);
@@ -183,7 +187,7 @@ async function readOpenclawSessions(view: GatewayView, sinceMs: number): Promise
       if (isFile(sqlitePath)) {
         const sqlite = await loadSqlite();
         if (sqlite === null) return { store: null, warning: `sessions: ${state.path} is an OpenClaw 2026.9 SQLite store, and node:sqlite needs Node >= 22.13 (this is ${process.version}); every instance is unattributed` };
-        readSqliteLayout(sqlite, sqlitePath, view, sinceMs, store);
+        readSqliteLayout(sqlite, sqlitePath, view, sinceMs, nowMs, store);
         layouts.add(store.layout);
       } else if (isFile(`${agent.dir}/sessions/sessions.json`)) {
         readJsonLayout(agent, view, sinceMs, store);
@@ -204,7 +208,7 @@ async function readOpenclawSessions(view: GatewayView, sinceMs: number): Promise
 export const openclawAdapter: HostAdapter = {
   name: "openclaw",
   detects: (view) => looksLikeOpenclaw(view.environ, view.comm, view.argv),
-  readSessions: (view, sinceMs) => readOpenclawSessions(view, sinceMs),
+  readSessions: (view, sinceMs, nowMs) => readOpenclawSessions(view, sinceMs, nowMs),
 };
 
 export type { HostSession };
