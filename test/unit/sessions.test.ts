@@ -221,7 +221,7 @@ describe("openclaw 2026.4.9 store through /proc/PID/root, and the plan it gives"
     const byPid = new Map(instancesOf(p).map((i) => [i.rootPid, i]));
     assert.equal(byPid.get(200)?.reasonCode, "live-session");
     assert.equal(byPid.get(300)?.session?.state, "unattributed");
-    assert.match(byPid.get(300)?.session?.evidence ?? "", /could not be read \(22222222-2222-4222-8222-222222222222\.jsonl: ENOENT\)/);
+    assert.match(byPid.get(300)?.session?.evidence ?? "", /could not be read was active \(22222222-2222-4222-8222-222222222222\.jsonl: ENOENT\)/);
     assert.equal(byPid.get(300)?.action, "keep");
   });
 });
