@@ -182,6 +182,8 @@ export interface WindowRow {
   ended_at: number | null;
   status: string | null;
   updated_at: number | null;
+  /** `webhook` / `gmail` for a /hooks run (2026.9.6 keys those `agent:<a>:cron:<uuid>`), else null. */
+  hook_external_content_source?: string | null;
   /** session_nodes.current_session_id of this key; null when the key is gone from session_nodes. */
   current_session_id: string | null;
   node_last_activity_at: number | null;
@@ -225,5 +227,6 @@ export function sessionFromWindow(r: WindowRow, head: readonly TranscriptEvent[]
     endedAtMs: !current ? (r.replaced_at ?? r.ended_at ?? r.updated_at) : finished ? (r.ended_at ?? r.updated_at) : null,
     lastActivityMs: lastActivity,
     hostStatus: [r.status && `status ${r.status}`, r.reason && `reason ${r.reason}`, gone && "key gone from session_nodes"].filter(Boolean).join(", ") || null,
+    ...(r.hook_external_content_source ? { kindHint: "hook" as const } : {}),
   };
 }

@@ -3,6 +3,7 @@
 // 2026.9.x: per agent, agent/openclaw-agent.sqlite (session_nodes, session_windows, transcript_events),
 // read with node:sqlite, read-only, in one short transaction.
 import { lstatSync } from "node:fs";
+import * as zlib from "node:zlib";
 import { readFileEnds, readSmallFile } from "../../files.js";
 import { listDir } from "../../proc/read.js";
 import { inGateway, why, type GatewayView, type HostAdapter, type HostSession, type SessionSensing, type SessionStore } from "../adapter.js";
@@ -138,7 +139,26 @@ SELECT w.session_id, w.session_key, w.reason, w.created_at, w.started_at, w.ende
   (SELECT min(x.created_at) FROM session_windows x WHERE x.previous_session_id = w.session_id) AS replaced_at
 FROM session_windows w LEFT JOIN session_nodes n ON n.session_key = w.session_key
 WHERE coalesce(w.updated_at, w.created_at) >= ? OR w.status = 'running' OR n.current_session_id = w.session_id`;
-const EVENTS_SQL = `SELECT created_at, event_json FROM transcript_events WHERE session_id = ? ORDER BY seq LIMIT ${FIRST_EVENTS}`;
+const EVENTS_SQL = `SELECT created_at, event_json, event_zstd FROM transcript_events WHERE session_id = ? ORDER BY seq LIMIT ${FIRST_EVENTS}`;
+
+/**
+ * 2026.9.6 stores an event of 1 KiB or more zstd-compressed (event_zstd, prepareTranscriptPayload) when
+ * its Node has zstd; assistant messages usually are. zlib.zstdDecompressSync is in Node >= 22.15 / 23.8;
+ * without it such an event is only its created_at (the first turn's end is then bounded, never guessed).
+ */
+const zstd = (zlib as unknown as { zstdDecompressSync?: (b: Uint8Array) => Buffer }).zstdDecompressSync;
+
+function eventOf(e: { created_at: number; event_json: string | null; event_zstd: Uint8Array | null }): TranscriptEvent {
+  let text = e.event_json;
+  if (text === null && e.event_zstd && zstd) {
+    try {
+      text = zstd(e.event_zstd).toString("utf8");
+    } catch {
+      text = null;
+    }
+  }
+  return (text ? parseEventLine(text) : null) ?? { atMs: e.created_at, type: "", role: null, stopReason: null };
+}
 
 /** The 2026.9.x layout of one agent: one read-only transaction over its SQLite store, closed right away. */
 function readSqliteLayout(sqlite: Sqlite, path: string, view: GatewayView, sinceMs: number, nowMs: number, store: SessionStore): void {
@@ -157,8 +177,8 @@ function readSqliteLayout(sqlite: Sqlite, path: string, view: GatewayView, since
       const rows = db.prepare(WINDOWS_SQL).all(sinceMs - LOOKBACK_MS) as unknown as WindowRow[];
       const events = db.prepare(EVENTS_SQL);
       for (const r of rows) {
-        const raw = events.all(r.session_id) as { created_at: number; event_json: string | null }[];
-        const head: TranscriptEvent[] = raw.map((e) => (e.event_json ? parseEventLine(e.event_json) : null) ?? { atMs: e.created_at, type: "", role: null, stopReason: null });
+        const raw = events.all(r.session_id) as { created_at: number; event_json: string | null; event_zstd: Uint8Array | null }[];
+        const head = raw.map(eventOf);
         store.sessions.push(sessionFromWindow(r, head, raw.length < FIRST_EVENTS, nowMs));
       }
     } finally {
