@@ -123,6 +123,7 @@ describe("transcriptName (2026.4.9 file names)", () => {
     assert.deepEqual(transcriptName("9f0e.jsonl"), { sessionId: "9f0e", archived: null, archivedAtMs: null });
     assert.deepEqual(transcriptName("9f0e-topic-42.jsonl"), { sessionId: "9f0e", archived: null, archivedAtMs: null });
     assert.deepEqual(transcriptName("9f0e.jsonl.reset.2026-12-03T21-14-05.123Z"), { sessionId: "9f0e", archived: "reset", archivedAtMs: Date.parse("2026-12-03T21:14:05.123Z") });
+    assert.deepEqual(transcriptName("2026-12-03T21-14-05-123Z_9f0e.jsonl"), { sessionId: "9f0e", archived: null, archivedAtMs: null });
     assert.equal(transcriptName("sessions.json"), null);
   });
 });

@@ -42,14 +42,17 @@ export function parseSessionsJson(text: string): StoreEntry[] {
 
 /**
  * A transcript file name -> its sessionId and, for an archive, when it was archived. Names (2026.4.9,
- * session-transcript-files.fs): `<sessionId>.jsonl`, `<sessionId>-topic-<topic>.jsonl`, and archives
+ * session-transcript-files.fs): `<sessionId>.jsonl`, `<sessionId>-topic-<topic>.jsonl`, forks
+ * `<time>_<sessionId>.jsonl`, and archives
  * `<name>.jsonl.reset.<ts>` / `<name>.jsonl.deleted.<ts>` (ts: ISO with `-` for `:` and `.`).
  */
 export function transcriptName(name: string): { sessionId: string; archived: "reset" | "deleted" | null; archivedAtMs: number | null } | null {
   const m = /^(.+?)(?:-topic-[^/]*)?\.jsonl(?:\.(reset|deleted)\.(.+))?$/.exec(name);
   if (!m || !m[1]) return null;
   const archived = (m[2] as "reset" | "deleted" | undefined) ?? null;
-  return { sessionId: m[1], archived, archivedAtMs: archived && m[3] ? archiveTime(m[3]) : null };
+  // A forked transcript is `<ISO time with - for : and .>_<sessionId>.jsonl` (pi-coding-agent's own naming).
+  const fork = /^\d{4}-\d{2}-\d{2}T[\w-]+_(.+)$/.exec(m[1]);
+  return { sessionId: fork ? (fork[1] as string) : m[1], archived, archivedAtMs: archived && m[3] ? archiveTime(m[3]) : null };
 }
 
 /** `2026-12-03T21-14-05.123Z` (formatSessionArchiveTimestamp) -> ms. */
