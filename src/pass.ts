@@ -138,8 +138,7 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
   const warnings: string[] = [];
   const view = gatewayView(config.procRoot, snapshot.gateway);
   const configs = loadConfigs({ paths: config.mcpConfigs ?? [], discover, procRoot: config.procRoot, gateway: snapshot.gateway, view });
-  const sessions = config.sessions === false ? null : await senseSessions(view, snapshot);
-  if (sessions?.warning) warnings.push(sessions.warning);
+
   if (configs.entries.some((e) => Object.keys(e.env).length > 0)) readEnvirons(snapshot);
   const policy = { ...config.policy, servers: [...(config.policy.servers ?? []), ...configs.entries] };
   const stateFile = stateFileOf(config);
@@ -154,7 +153,16 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
     }
   }
   const activity = history ? observe(history, snapshot, Date.now()) : new Map<number, number | null>();
-  const p = makePlan(snapshot, policy, activity, sessions?.store ?? null);
+  // Sessions are read only around the MCP instances a plan without them finds: the oldest instance
+  // root's start bounds what is read (the gateway's own workers, started with it, do not), and a
+  // gateway with no MCP instance costs nothing more.
+  let p = makePlan(snapshot, policy, activity);
+  const roots = instancesOf(p).filter((i) => !i.orphan);
+  if (config.sessions !== false && roots.length > 0) {
+    const sessions = await senseSessions(view, snapshot, Math.min(...roots.map((i) => i.startedAtMs)));
+    if (sessions?.warning) warnings.push(sessions.warning);
+    if (sessions?.store) p = makePlan(snapshot, policy, activity, sessions.store);
+  }
   hooks.onPlan?.(p);
   // A proc root other than /proc is a recorded or fake tree: its pids name no real process here.
   const dryRun = config.dryRun || config.procRoot !== "/proc";
