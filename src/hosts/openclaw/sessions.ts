@@ -6,7 +6,7 @@ import { lstatSync } from "node:fs";
 import * as zlib from "node:zlib";
 import { readFileEnds, readSmallFile } from "../../files.js";
 import { listDir } from "../../proc/read.js";
-import { inGateway, why, type GatewayView, type HostAdapter, type HostSession, type SessionSensing, type SessionStore } from "../adapter.js";
+import { inGateway, why, type GatewayView, type HostAdapter, type SessionSensing, type SessionStore } from "../adapter.js";
 import { looksLikeOpenclaw, openclawStateDir } from "./config.js";
 import { chunkEvents, parseEventLine, parseSessionsJson, sessionFromTranscript, sessionFromWindow, transcriptName, type TranscriptEvent, type WindowRow } from "./parse.js";
 
@@ -231,4 +231,3 @@ export const openclawAdapter: HostAdapter = {
   readSessions: (view, sinceMs, nowMs) => readOpenclawSessions(view, sinceMs, nowMs),
 };
 
-export type { HostSession };
