@@ -159,7 +159,7 @@ export function attribute(
     const live = livenessOf(s, o.nowMs, o.idleMs);
     const state = live.state === "unknown" ? "unattributed" : live.state;
     const since = live.sinceMs === null ? "" : live.state === "ended" ? `, ended ${ago(o.nowMs - live.sinceMs)} ago` : live.state === "idle" ? `, last turn ${ago(o.nowMs - live.sinceMs)} ago` : "";
-    const bounded = s.firstTurnEndBounded ? " (its end bounded by the last event)" : "";
+    const bounded = s.firstTurnEndBounded ? " (its end bounded by the session's last record)" : "";
     out.set(inst.rootPid, {
       state,
       key: s.key,

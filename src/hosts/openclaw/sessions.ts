@@ -179,6 +179,7 @@ function readSqliteLayout(sqlite: Sqlite, path: string, view: GatewayView, since
       for (const r of rows) {
         const raw = events.all(r.session_id) as { created_at: number; event_json: string | null; event_zstd: Uint8Array | null }[];
         const head = raw.map(eventOf);
+        store.transcriptsRead++;
         store.sessions.push(sessionFromWindow(r, head, raw.length < FIRST_EVENTS, nowMs));
       }
     } finally {
