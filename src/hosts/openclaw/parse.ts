@@ -240,7 +240,8 @@ export function sessionFromWindow(r: WindowRow, head: readonly TranscriptEvent[]
   return {
     key: r.session_key,
     sessionId: r.session_id,
-    firstTurn: startMs === null ? null : { startMs, endMs },
+    // Evidence counts from created_at: the late-written user event would say "before" of every chain.
+    firstTurn: startMs === null ? null : { startMs, endMs, userMs: null },
     ...(bounded ? { firstTurnEndBounded: true } : {}),
     current,
     turnFinished: finished,
