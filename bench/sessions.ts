@@ -13,6 +13,7 @@ import { makeFakeProc, type FakeProc } from "../test/unit/fakeproc.js";
 import { T0, turnEvents, writeJsonStore, type FakeSession } from "../test/unit/sessionfixture.js";
 
 export const SESSIONS_TARGET = 2;
+const GATEWAY = 4_000_000;
 
 export interface SessionsRow {
   /** Medians of wall time per pass. */
@@ -54,17 +55,18 @@ export async function sessionsRow(rounds: number): Promise<SessionsRow> {
     const state = join(dir, "state");
     writeJsonStore(state, [...recent, ...old]);
     const uid = process.getuid?.() ?? 1000;
-    const procs: FakeProc[] = [{ pid: 100, ppid: 1, comm: "openclaw-gatewa", startTicks: 10, argv: ["openclaw-gateway"], uid, environ: { OPENCLAW_STATE_DIR: state } }];
+    // Pids far above this host's own (the pass reads its own ancestry under the same proc root).
+    const procs: FakeProc[] = [{ pid: GATEWAY, ppid: 1, comm: "openclaw-gatewa", startTicks: 10, argv: ["openclaw-gateway"], uid, environ: { OPENCLAW_STATE_DIR: state } }];
     recent.forEach((s, i) => {
       // Each hook run's server chain (npx -> node) started 0.6 s into its first turn.
       const startTicks = Math.round((uptimeSeconds * 1000 - (now - (s.createdMs + 600))) / 10);
-      procs.push({ pid: 1000 + 10 * i, ppid: 100, uid, startTicks, argv: ["npm exec @modelcontextprotocol/server-memory", "", ""] });
-      procs.push({ pid: 1001 + 10 * i, ppid: 1000 + 10 * i, uid, startTicks: startTicks + 1, argv: ["node", "/home/pi/.npm/_npx/1a2b/node_modules/.bin/mcp-server-memory"] });
+      procs.push({ pid: GATEWAY + 100 + 10 * i, ppid: GATEWAY, uid, startTicks, argv: ["npm exec @modelcontextprotocol/server-memory", "", ""] });
+      procs.push({ pid: GATEWAY + 101 + 10 * i, ppid: GATEWAY + 100 + 10 * i, uid, startTicks: startTicks + 1, argv: ["node", "/home/pi/.npm/_npx/1a2b/node_modules/.bin/mcp-server-memory"] });
     });
     const fake = makeFakeProc(procs, { childrenFiles: true, uptimeSeconds });
     try {
       const config = (sessions: boolean) => ({
-        gateway: { kind: "pid" as const, pid: 100 },
+        gateway: { kind: "pid" as const, pid: GATEWAY },
         policy: { keep: 1, minAgeMs: 0, match: DEFAULT_MATCH, ignore: null, idleMs: null },
         graceMs: 5000,
         dryRun: true,

@@ -3,14 +3,15 @@
 import { execute, type InstanceResult } from "./act/execute.js";
 import { EXIT, type PassConfig } from "./config.js";
 import { emptyHistory, observe, type ActivityHistory } from "./decide/activity.js";
-import { instancesOf, plan as makePlan, type Plan } from "./decide/planner.js";
+import { instancesOf, plan as makePlan, type Plan, type Policy } from "./decide/planner.js";
+import { namesIn } from "./decide/signature.js";
 import { gatewayView } from "./hosts/adapter.js";
 import { loadConfigs, type ConfigSource } from "./hosts/read.js";
 import { senseSessions } from "./hosts/sessions.js";
 import { runSsUnix } from "./proc/escaped.js";
 import { resolveGateway, type GatewayIdentity } from "./proc/gateway.js";
 import { readText } from "./proc/read.js";
-import { GatewayGoneError, protectedPidsOf, readEnvirons, takeSnapshot, type DiscoveryMethod } from "./proc/snapshot.js";
+import { GatewayGoneError, protectedPidsOf, readEnvirons, takeSnapshot, type DiscoveryMethod, type Snapshot } from "./proc/snapshot.js";
 import { loadHistory, pruneHistory, readBootId, saveHistory } from "./state.js";
 
 export interface Summary {
@@ -153,16 +154,13 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
     }
   }
   const activity = history ? observe(history, snapshot, Date.now()) : new Map<number, number | null>();
-  // Sessions are read only around the MCP instances a plan without them finds: the oldest instance
-  // root's start bounds what is read (the gateway's own workers, started with it, do not), and a
-  // gateway with no MCP instance costs nothing more.
-  let p = makePlan(snapshot, policy, activity);
-  const roots = instancesOf(p).filter((i) => !i.orphan);
-  if (config.sessions !== false && roots.length > 0) {
-    const sessions = await senseSessions(view, snapshot, Math.min(...roots.map((i) => i.startedAtMs)));
-    if (sessions?.warning) warnings.push(sessions.warning);
-    if (sessions?.store) p = makePlan(snapshot, policy, activity, sessions.store);
-  }
+  // Sessions are read only around the gateway's MCP processes (by --match or a config entry's command):
+  // the oldest one's start bounds what is read (the gateway's own workers, started with it, do not),
+  // and a gateway with none costs nothing more. Its instance root (an anchor) starts a second or so
+  // earlier, well inside the lookback.
+  const sessions = config.sessions === false ? null : await senseSessions(view, snapshot, oldestMcpStart(snapshot, policy));
+  if (sessions?.warning) warnings.push(sessions.warning);
+  const p = makePlan(snapshot, policy, activity, sessions?.store ?? null);
   hooks.onPlan?.(p);
   // A proc root other than /proc is a recorded or fake tree: its pids name no real process here.
   const dryRun = config.dryRun || config.procRoot !== "/proc";
@@ -194,6 +192,17 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
       ? { processes: snapshot.escaped.scanned, socketPeers: snapshot.escaped.socketPeers !== null, fdsComplete: snapshot.escaped.holdersComplete }
       : null,
   };
+}
+
+/** The start of the oldest process under the gateway that names an MCP server, or null when none does. */
+function oldestMcpStart(snapshot: Snapshot, policy: Policy): number | null {
+  const commands = new Set((policy.servers ?? []).map((e) => e.command.slice(e.command.lastIndexOf("/") + 1)));
+  let oldest: number | null = null;
+  for (const p of snapshot.procs.values()) {
+    if (oldest !== null && p.startedAtMs >= oldest) continue;
+    if (namesIn(p.argv).some((n) => policy.match.test(n) || commands.has(n))) oldest = p.startedAtMs;
+  }
+  return oldest;
 }
 
 /** The exit code a pass earns: 1 if any reap failed; with --check, 4 if the plan reaps anything. */

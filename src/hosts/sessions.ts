@@ -10,9 +10,9 @@ export const ADAPTERS: readonly HostAdapter[] = [openclawAdapter];
  * The sessions of the gateway's host, or null when no adapter knows the gateway (then nothing changes).
  * Only sessions that may hold an instance started at or after `sinceMs` in their first turn are read.
  */
-export async function senseSessions(view: GatewayView, snapshot: Snapshot, sinceMs: number): Promise<SessionSensing | null> {
+export async function senseSessions(view: GatewayView, snapshot: Snapshot, sinceMs: number | null): Promise<SessionSensing | null> {
   const adapter = ADAPTERS.find((a) => a.detects(view));
-  if (!adapter) return null;
+  if (!adapter || sinceMs === null) return null;
   try {
     return await adapter.readSessions(view, sinceMs, snapshot.takenAtMs);
   } catch (err) {
