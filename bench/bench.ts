@@ -17,6 +17,8 @@ import { resolveGateway } from "../src/proc/gateway.js";
 import { protectedPidsOf, takeSnapshot } from "../src/proc/snapshot.js";
 import { formatSessionsRow, SESSIONS_TARGET, sessionsRow } from "./sessions.js";
 import { roomFor, startSleepers, type Sleepers } from "./sleepers.js";
+import { memoryRows } from "./memory.js";
+import { HOSTWIDE_TARGET, hostWideTimes } from "./hostwide.js";
 
 const ROUNDS = Math.max(15, Number(process.env.BENCH_ROUNDS ?? "21"));
 const SIZES = (process.env.BENCH_N ?? "0,1000,5000").split(",").map(Number);
@@ -258,7 +260,8 @@ async function main(): Promise<number> {
 
     const scanRows: string[] = [];
     const processRows: string[] = [];
-    const ratios = { vsPsList: Infinity, vsFloor: 0, wallTime: 0, peakRss: 0 };
+    const hostRows: string[] = [];
+    const ratios = { vsPsList: Infinity, vsFloor: 0, wallTime: 0, peakRss: 0, hostWide: 0 };
     let loop: ReturnType<typeof loopMemory> | null = null;
     for (const n of SIZES) {
       const noRoom = roomFor(n);
@@ -290,6 +293,9 @@ async function main(): Promise<number> {
           `| ${n} | ${ms(cost.node.wallMs)} | ${ms(cost.reaper.wallMs)} | ${wall.toFixed(2)}x | ${mb(cost.node.maxRssBytes)} | ${mb(cost.reaper.maxRssBytes)} | ${rss.toFixed(2)}x |`,
         );
         if (n === LOOP_AT_N) loop = loopMemory(world.gatewayPid);
+        const hw = await hostWideTimes(ROUNDS);
+        ratios.hostWide = Math.max(ratios.hostWide, hw.passMs / hw.bareMs);
+        hostRows.push(`| ${n} | ${ms(hw.bareMs)} | ${ms(hw.passMs)} | ${(hw.passMs / hw.bareMs).toFixed(2)}x | ${hw.candidates} |`);
       } finally {
         sleepers.kill();
         sleepers = null;
@@ -298,6 +304,7 @@ async function main(): Promise<number> {
     await world.stop();
     log("kill latency: a world with a SIGTERM-ignoring server type...");
     const kill = await killLatency(worlds);
+    const memory = await memoryRows(worlds, ROUNDS, WARMUP_MS, log);
 
     log("sessions: a pass with a 1,000-session store against --no-sessions...");
     const sessions = await sessionsRow(ROUNDS);
@@ -314,6 +321,9 @@ async function main(): Promise<number> {
     out.push("| N | `node -e 0` ms | mcp-reaper ms | time ratio | `node -e 0` peak RSS | mcp-reaper peak RSS | RSS ratio |");
     out.push("|---:|---:|---:|---:|---:|---:|---:|");
     out.push(...processRows, "");
+    out.push("Host-wide `--orphans --dry-run` pass (no gateway) against a bare read of every /proc/PID/stat; fd links are read for MCP candidates under pid 1 only (and every process's only when a candidate's pipe needs its holders):", "");
+    out.push("| N | bare stat scan ms | host-wide pass ms | ratio | MCP candidates under pid 1 |", "|---:|---:|---:|---:|---:|");
+    out.push(...hostRows, "");
     out.push(loop ? `Loop: RSS after ${LOOP_PASSES} dry-run passes at N=${LOOP_AT_N}: ${loop.samples}.` : "Loop: not measured (N=1000 skipped).");
     out.push(
       `Kill latency from the start of the act step (${kill.termMs.length + kill.ignoreMs.length} instances over ${KILL_ROUNDS} passes, grace ${KILL_GRACE_MS} ms): ` +
@@ -321,15 +331,18 @@ async function main(): Promise<number> {
       formatSessionsRow(sessions),
       "",
     );
+    out.push(...memory.lines, "");
     const checks: [string, boolean][] = [
       [`scan vs ps-list >= ${TARGET.vsPsList}x: min ${ratios.vsPsList.toFixed(0)}x`, ratios.vsPsList >= TARGET.vsPsList],
       [`scan vs bare walk <= ${TARGET.vsFloor}x: max ${ratios.vsFloor.toFixed(2)}x`, ratios.vsFloor <= TARGET.vsFloor],
       [`time vs node -e 0 <= ${TARGET.wallTime}x: max ${ratios.wallTime.toFixed(2)}x`, ratios.wallTime <= TARGET.wallTime],
       [`peak RSS vs node -e 0 <= ${TARGET.peakRss}x: max ${ratios.peakRss.toFixed(2)}x`, ratios.peakRss <= TARGET.peakRss],
       [`loop RSS growth 100->${LOOP_PASSES} <= ${TARGET.loopGrowth * 100}%: ${(loopGrowth * 100).toFixed(1)}%`, Math.abs(loopGrowth) <= TARGET.loopGrowth],
+      [`host-wide pass vs stat scan <= ${HOSTWIDE_TARGET}x: max ${ratios.hostWide.toFixed(2)}x`, ratios.hostWide <= HOSTWIDE_TARGET],
       [`TERM kill <= ${TARGET.termMs}ms: ${ms(termMs)}ms`, termMs <= TARGET.termMs],
       [`ignore-TERM kill <= grace+${TARGET.ignoreExtraMs}ms: ${ms(ignoreMs)}ms`, ignoreMs <= KILL_GRACE_MS + TARGET.ignoreExtraMs],
       [`sessions pass CPU vs --no-sessions <= ${SESSIONS_TARGET}x: ${sessions.ratio.toFixed(2)}x`, sessions.ratio <= SESSIONS_TARGET && sessions.transcriptsRead <= sessions.candidates],
+      ...memory.checks,
     ];
     out.push(`summary: ${checks.map(([text, ok]) => `${text} ${ok ? "PASS" : "FAIL"}`).join("; ")}`);
     process.stdout.write(`${out.join("\n")}\n`);

@@ -1,11 +1,11 @@
 // The command line: argv -> typed config -> one pass (or a subcommand) -> report -> exit code.
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { DEFAULTS, EXIT, EXIT_TABLE, parseDuration, parseEnvMarker, parseEnvName, parsePositiveInt, parseRegex, UsageError, type PassConfig } from "./config.js";
+import { Command, CommanderError, Option } from "commander";
+import { DEFAULTS, EXIT, EXIT_TABLE, parseDuration, parseEnvMarker, parseIdle, parseEnvName, parsePositiveInt, parseRegex, UsageError, type PassConfig } from "./config.js";
 import { addSessionOptions } from "./hosts/cli.js";
 import { ConfigError } from "./hosts/read.js";
 import { GatewayNotFoundError } from "./proc/gateway.js";
 import { GatewayGoneError } from "./proc/snapshot.js";
-import { exitCodeOf, runPass, type PassHooks } from "./pass.js";
+import { exitCodeOf, type PassHooks, type PassResult } from "./pass.js";
 import { packageVersion } from "./paths.js";
 import type { ReportEvent } from "./report/events.js";
 import { formatHuman, PLAIN, type Paint } from "./report/human.js";
@@ -13,36 +13,28 @@ import { formatJson } from "./report/json.js";
 import { formatLine, isJournal } from "./report/line.js";
 import { FdOut, type Out } from "./report/out.js";
 import type { Io } from "./io.js";
-import { toPassConfig, type PassOpts } from "./options.js";
+import { arg, toPassConfig, type PassOpts } from "./options.js";
 import { LockDirError, LockHeldError, mayLock } from "./supervise/lock.js";
 import { layerOptions } from "./supervise/layers.js";
 import { closeRun, holdGatewayLock, openRun, writeMetrics, type RunState } from "./supervise/run.js";
 import { optionsFileVars } from "./supervise/options-file.js";
 import { parseTimeZone } from "./supervise/schedule.js";
 import { captureCliWords } from "./systemd/command.js";
+import { addPressureOptions, refusePressureWithoutSchedule } from "./supervise/pressure.js";
+import { addFleetOptions } from "./fleet/options.js";
+import { isEvery, runEvery, runOne, type GatewayOutcome } from "./fleet/run.js";
 
 
-/** Wraps a config parser for commander: our UsageError becomes commander's InvalidArgumentError (exit 2). */
-function arg<T>(parse: (text: string) => T): (text: string) => T {
-  return (text) => {
-    try {
-      return parse(text);
-    } catch (err) {
-      throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
-    }
-  };
-}
 
+/** Any pid >= 1: pid 1 is taken only where it is a container's gateway, which resolving the gateway checks. */
 function gatewayPidArg(text: string): number {
-  const pid = parsePositiveInt(text, "--gateway-pid");
-  if (pid === 1) throw new UsageError("--gateway-pid 1 is init, the parent of everything: name the gateway's own pid");
-  return pid;
+  return parsePositiveInt(text, "--gateway-pid");
 }
 
 /** Options shared by a one-shot pass and (later) the loop. Each maps to an env var for systemd EnvironmentFiles. */
 function addPassOptions(cmd: Command): Command {
   cmd
-    .addOption(new Option("--gateway-pid <pid>", "the gateway's pid").argParser(arg(gatewayPidArg)).env("MCP_REAPER_GATEWAY_PID").helpGroup("Gateway (name exactly one):"))
+    .addOption(new Option("--gateway-pid <pid>", "the gateway's pid (1 only inside a container whose pid 1 is the gateway, not an init)").argParser(arg(gatewayPidArg)).env("MCP_REAPER_GATEWAY_PID").helpGroup("Gateway (name exactly one):"))
     .addOption(
       new Option("--gateway-name <name>", "the gateway's process title: argv[0], its basename, or comm (cut to 15 chars by the kernel)")
         .env("MCP_REAPER_GATEWAY_NAME")
@@ -77,8 +69,8 @@ function addPassOptions(cmd: Command): Command {
         .helpGroup("Policy:"),
     )
     .addOption(
-      new Option("--idle <duration>", "activity guard: reap only instances with no I/O or CPU activity for this long (off by default)")
-        .argParser(arg(parseDuration))
+      new Option("--idle <duration>", "activity guard: reap only instances with no I/O or CPU activity for this long (off by default; 0 or off: off)")
+        .argParser(arg(parseIdle))
         .env("MCP_REAPER_IDLE")
         .helpGroup("Policy:"),
     )
@@ -99,7 +91,7 @@ function addPassOptions(cmd: Command): Command {
     .addOption(new Option("--json", "print one JSON document instead of the report").helpGroup("Output:"))
     .addOption(new Option("--no-color", "no colours (also: NO_COLOR set, or output not a terminal)").helpGroup("Output:"))
     .addOption(new Option("--proc-root <path>", "read a recorded /proc tree (implies --dry-run)").default(DEFAULTS.procRoot).hideHelp());
-  return addSessionOptions(addServerOptions(cmd), arg);
+  return addSessionOptions(addServerOptions(addFleetOptions(cmd)));
 }
 
 /** Wraps a config parser for a repeatable option: each use adds one parsed value. */
@@ -127,7 +119,7 @@ function addServerOptions(cmd: Command): Command {
     .addOption(
       new Option(
         "--orphans",
-        "also find the gateway's servers that escaped its tree (scans every process): only children of pid 1 or of a gateway ancestor named systemd, only with stdout a pipe or socket; unreachable only when every pipe or socket on its stdin and stdout lost its other end",
+        "also find the gateway's servers that escaped its tree (scans every process): only children of pid 1 or of a gateway ancestor named systemd, only with stdout a pipe or socket; unreachable only when every pipe or socket on its stdin and stdout lost its other end. With no gateway named: host-wide, reap dead hosts' stdio servers (MCP by their own command line) under pid 1 or a subreaper that nobody can reach (docs/hosts.md)",
       )
         .env("MCP_REAPER_ORPHANS")
         .helpGroup("Escaped orphans:"),
@@ -181,6 +173,9 @@ configured server is MCP and its type is the entry's name; others fall back to -
 also finds the gateway's servers that escaped its tree (wrapper died first), by evidence on the
 escaped process itself: the gateway holds its stdio peer, it shares the gateway's dedicated service
 cgroup, or it carries --orphan-env. One whose stdio is not a pipe or socket is never touched.
+--orphans with no gateway named looks host-wide for dead hosts' servers: children of pid 1 or of a
+subreaper, MCP by their own command line, whose stdin and stdout lost their other ends everywhere.
+--all with --gateway-name makes every process of that name a gateway of its own.
 
 For an OpenClaw gateway its session store says which session started each instance (the one whose
 first turn holds the instance's start): a live session's servers are never reaped, an ended one's
@@ -194,11 +189,15 @@ Examples:
   mcp-reaper --gateway-pidfile /run/gw.pid --check && echo clean
   mcp-reaper --gateway-pid 131886 --json | jq '.summary'
   mcp-reaper --gateway-name openclaw-gateway --mcp-config ~/.cursor/mcp.json --orphans -n
+  mcp-reaper --gateway-name claude --all -n          every Claude Code session, each on its own
+  mcp-reaper --orphans --match mcp-server-postgres -n   dead hosts' servers nobody can reach
   mcp-reaper --gateway-unit openclaw.service --schedule "* * * * *"   supervisor: a pass every minute
   mcp-reaper systemd print --gateway-name openclaw-gateway         systemd units with these options
 
 Exit codes:
-${EXIT_TABLE.map(([code, text]) => `  ${code}  ${text}`).join("\n")}`;
+${EXIT_TABLE.map(([code, text]) => `  ${code}  ${text}`).join("\n")}
+
+The whole reference: man mcp-reaper, or the docs/ directory of the package.`;
 
 function emit(io: Io, json: boolean, paint: Paint, event: ReportEvent): void {
   // Under systemd the journal gets one line per event with its priority, not the multi-line report.
@@ -207,22 +206,67 @@ function emit(io: Io, json: boolean, paint: Paint, event: ReportEvent): void {
 }
 
 async function runOnce(config: PassConfig, o: PassOpts, io: Io, run: RunState, onGateway: NonNullable<PassHooks["onGateway"]>): Promise<number> {
-  const json = Boolean(o.json);
-  const paint = await paintFor(wantsColor(io, o));
-  const progress = !json && Boolean(io.stderr.isTTY);
-  const result = await runPass(config, {
-    onGateway,
-    onPlan: (p) => {
-      const n = p.types.reduce((sum, t) => sum + t.instances.filter((i) => i.action === "reap").length, 0);
-      if (progress && n > 0 && !config.dryRun) io.stderr.write(`reaping ${n} instance${n === 1 ? "" : "s"} (grace ${config.graceMs}ms)...\r`);
-    },
-  });
+  const progress = !o.json && Boolean(io.stderr.isTTY);
+  const result = await runOne(config, { onGateway, onPlan: (p) => showProgress(config, io, progress, p) });
   if (progress && !config.dryRun) io.stderr.write("\x1b[2K");
-  // In JSON the warnings travel inside the document; for people they go to stderr.
-  if (!json) for (const w of result.warnings) io.stderr.write(`mcp-reaper: warning: ${w}\n`);
   run.metrics?.recordPass(result, Date.now());
-  emit(io, json, paint, { kind: "pass", at: Date.now(), result });
+  await report(io, o, result);
   return exitCodeOf(result, Boolean(o.check));
+}
+
+function showProgress(config: PassConfig, io: Io, progress: boolean, p: PassResult["plan"]): void {
+  const n = p.types.reduce((sum, t) => sum + t.instances.filter((i) => i.action === "reap").length, 0);
+  if (progress && n > 0 && !config.dryRun) io.stderr.write(`reaping ${n} instance${n === 1 ? "" : "s"} (grace ${config.graceMs}ms)...\r`);
+}
+
+/** One pass's report: warnings on stderr for people (inside the document in JSON), then the report. */
+async function report(io: Io, o: PassOpts, result: PassResult): Promise<void> {
+  const json = Boolean(o.json);
+  if (!json) for (const w of result.warnings) io.stderr.write(`mcp-reaper: warning: ${w}\n`);
+  emit(io, json, await paintFor(wantsColor(io, o)), { kind: "pass", at: Date.now(), result });
+}
+
+/** Exit codes of several passes, worst first: a failed reap, a locked gateway, duplicates under --check, clean. */
+const SEVERITY: readonly number[] = [EXIT.REAP_FAILED, EXIT.LOCKED, EXIT.DUPLICATES, EXIT.OK];
+
+/**
+ * --all: every gateway of the name gets its own pass, lock and report (in JSON, one pass document per
+ * gateway, one line each). A gateway that exited since the listing is a warning; one another reaper holds
+ * is an error line and exit 5 unless something worse happened.
+ */
+async function runEveryOnce(config: PassConfig, o: PassOpts, io: Io, run: RunState, log: (e: ReportEvent) => void): Promise<number> {
+  const locks = new Map<number, RunState>();
+  const progress = !o.json && Boolean(io.stderr.isTTY);
+  let outcomes: GatewayOutcome[];
+  try {
+    outcomes = await runEvery(config, (g) => ({
+      onGateway: (id) => {
+        const lockRun = openRun({ lock: run.locking, metricsFile: null, env: run.env }, log);
+        locks.set(g.pid, lockRun);
+        holdGatewayLock(lockRun, id, log);
+      },
+      onPlan: (p) => showProgress(config, io, progress, p),
+    }));
+  } finally {
+    for (const l of locks.values()) closeRun(l);
+  }
+  if (progress && !config.dryRun) io.stderr.write("\x1b[2K");
+  const codes: number[] = [];
+  let first = true;
+  for (const out of outcomes) {
+    if ("error" in out) {
+      const locked = out.error instanceof LockHeldError;
+      io.stderr.write(`mcp-reaper: ${locked ? "" : "warning: "}gateway ${out.gateway.pid}: ${out.error.message}\n`);
+      codes.push(locked ? EXIT.LOCKED : EXIT.OK);
+      continue;
+    }
+    run.metrics?.recordPass(out.result, Date.now(), !first);
+    if (!o.json && !first) io.stdout.write("\n");
+    first = false;
+    await report(io, o, out.result);
+    codes.push(exitCodeOf(out.result, Boolean(o.check)));
+  }
+  return SEVERITY.find((c) => codes.includes(c)) ?? EXIT.OK;
 }
 
 /**
@@ -238,6 +282,7 @@ async function oneShot(o: PassOpts, io: Io): Promise<number> {
   const run = openRun({ lock: mayLock(config), metricsFile: o.metricsFile ?? null, env: io.env }, log);
   const startedMs = Date.now();
   try {
+    if (isEvery(config)) return await runEveryOnce(config, o, io, run, log);
     return await runOnce(config, o, io, run, (g) => holdGatewayLock(run, g, log));
   } catch (err) {
     const missing = err instanceof GatewayNotFoundError || err instanceof GatewayGoneError;
@@ -293,12 +338,23 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .allowExcessArguments(false)
     .showSuggestionAfterError(true)
     .addHelpText("after", HELP_AFTER);
-  addLoopOptions(addPassOptions(program)).action(async (_o: PassOpts, cmd: Command) => {
-    const o = withOptionsFile<PassOpts>(cmd, io);
-    if (o.schedule === undefined) return setExit(await oneShot(o, io));
-    const { runLoopCommand } = await import("./supervise/command.js");
-    setExit(await runLoopCommand(cmd, o, io));
-  });
+  addPressureOptions(addLoopOptions(addPassOptions(program)))
+    .addOption(
+      new Option("--reload <pid>", "with --schedule: read the options as that supervisor would on SIGHUP and send it SIGHUP only if they are good; else say why and exit 2 (the unit's ExecReload=)")
+        .argParser(arg((t) => parsePositiveInt(t, "--reload")))
+        .helpGroup("Supervisor:"),
+    )
+    .action(async (_o: PassOpts, cmd: Command) => {
+      const given = cmd.opts() as PassOpts & { reload?: number };
+      if (given.schedule === undefined) {
+        if (given.reload !== undefined) throw new UsageError("--reload goes with --schedule: it checks a supervisor's options before signalling it");
+        refusePressureWithoutSchedule(cmd);
+        return setExit(await oneShot(withOptionsFile<PassOpts>(cmd, io), io));
+      }
+      // The loop reads the options file itself, so its warnings look the same at start-up and on reload.
+      const { reloadCommand, runLoopCommand } = await import("./supervise/command.js");
+      setExit(given.reload !== undefined ? await reloadCommand(cmd, given.reload, io) : await runLoopCommand(cmd, io));
+    });
 
   program
     .command("demo")
@@ -320,7 +376,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       throw new UsageError(`${word === undefined ? "systemd needs a subcommand" : `unknown systemd subcommand ${JSON.stringify(word)}`}: print or install (mcp-reaper systemd print --help)`);
     });
   for (const verb of ["print", "install"] as const) {
-    const sub = addLoopOptions(addPassOptions(systemd.command(verb)))
+    const sub = addPressureOptions(addLoopOptions(addPassOptions(systemd.command(verb))))
       .description(verb === "print" ? "print the units (each under a `# FILE name` line) with this node, this mcp-reaper and the options given" : "write the units and print the systemctl commands (run them with --enable)")
       .addOption(new Option("--run-as <user>", "system units: run as this user (the gateway's), with no capabilities"))
       .addOption(new Option("--shipped", "the files in systemd/ (mcp-reaper found on PATH), ignoring the options").hideHelp())

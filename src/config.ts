@@ -46,6 +46,8 @@ export interface PassConfig {
   discoverConfig?: boolean;
   /** Read the host's sessions (OpenClaw: its session store) to attribute instances to sessions. Default true; --no-sessions: false. */
   sessions?: boolean;
+  /** Read each instance's smaps_rollup after the plan (private memory and PSS). Default true; false only to measure the pass without it. */
+  readMemory?: boolean;
 }
 
 export const DEFAULTS = {
@@ -70,6 +72,16 @@ export function parseDuration(text: string): number {
   const ms = Number(m[1]) * (UNIT_MS[m[2] ?? "s"] as number);
   if (!Number.isFinite(ms) || ms > 365 * 86_400_000) throw new UsageError(`duration out of range: ${JSON.stringify(text)}`);
   return Math.round(ms);
+}
+
+/**
+ * --idle: a duration, or off. "off", 0 (any unit) and an empty value are off, so an options file can turn
+ * off the guard the units switch on (`MCP_REAPER_IDLE=0`); idle for 0 ms would call everything idle anyway.
+ */
+export function parseIdle(text: string): number | null {
+  if (/^\s*(off)?\s*$/i.test(text)) return null;
+  const ms = parseDuration(text);
+  return ms === 0 ? null : ms;
 }
 
 /** A whole number >= 1 written in plain digits (no `1e3`, no `+5`, no `0x10`). */

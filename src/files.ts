@@ -55,15 +55,16 @@ export function readSmallFile(path: string, maxBytes = MAX_SMALL_FILE_BYTES, o: 
 /**
  * Creates a directory and its missing parents one level at a time. Node 20's mkdirSync(recursive)
  * loops forever on a path under /proc (procfs answers ENOENT to every mkdir); one level at a time,
- * the first failure is thrown.
+ * the first failure is thrown. Returns the directories it created, outermost first.
  */
-export function makeDirs(dir: string): void {
+export function makeDirs(dir: string): string[] {
   const missing: string[] = [];
   for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
     missing.unshift(d);
     if (dirname(d) === d) break;
   }
   for (const d of missing) mkdirSync(d);
+  return missing;
 }
 
 /**

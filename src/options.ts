@@ -1,5 +1,6 @@
 // Parsed command-line options -> the typed config of one pass. Shared by the one-shot run, the
 // supervisor and the systemd subcommands, so none of them imports the CLI module itself.
+import { InvalidArgumentError } from "commander";
 import { UsageError, type PassConfig } from "./config.js";
 import type { GatewaySpec } from "./proc/gateway.js";
 import { defaultStateFile } from "./state.js";
@@ -19,7 +20,7 @@ export interface PassOpts {
   minAge: number;
   match: RegExp;
   ignore?: RegExp;
-  idle?: number;
+  idle?: number | null;
   stateFile?: string;
   grace: number;
   dryRun?: boolean;
@@ -35,6 +36,8 @@ export interface PassOpts {
   /** false with --no-sessions (commander's negated switch; undefined counts as on). */
   sessions?: boolean;
   sessionIdle?: number;
+  /** --all: with --gateway-name, every matching process is a gateway of its own. */
+  all?: boolean;
 }
 
 function gatewaySpec(o: PassOpts): GatewaySpec {
@@ -42,21 +45,24 @@ function gatewaySpec(o: PassOpts): GatewaySpec {
   if (o.gatewayPid !== undefined) given.push({ kind: "pid", pid: o.gatewayPid });
   if (o.gatewayName !== undefined) {
     if (o.gatewayName.trim() === "") throw new UsageError("--gateway-name must not be empty");
-    given.push({ kind: "name", name: o.gatewayName });
-  }
+    given.push({ kind: "name", name: o.gatewayName, ...(o.all ? { all: true } : {}) });
+  } else if (o.all) throw new UsageError("--all goes with --gateway-name: every process of that name is then a gateway of its own");
   if (o.gatewayPidfile !== undefined) given.push({ kind: "pidfile", path: o.gatewayPidfile });
   if (o.gatewayUnit !== undefined) {
     if (o.gatewayUnit.trim() === "" || o.gatewayUnit.startsWith("-")) throw new UsageError(`--gateway-unit: not a unit name: ${JSON.stringify(o.gatewayUnit)}`);
     given.push({ kind: "unit", unit: o.gatewayUnit, user: Boolean(o.user) });
   } else if (o.user) throw new UsageError("--user goes with --gateway-unit (a unit of the user's service manager)");
-  if (given.length === 0) throw new UsageError("name the gateway with --gateway-pid, --gateway-name, --gateway-pidfile or --gateway-unit (try: mcp-reaper demo)");
+  if (given.length === 0) {
+    // --orphans with no gateway: the dead hosts' orphans, host-wide.
+    if (o.orphans) return { kind: "host" };
+    throw new UsageError("name the gateway with --gateway-pid, --gateway-name, --gateway-pidfile or --gateway-unit, or give --orphans alone for dead hosts' orphans (try: mcp-reaper demo)");
+  }
   if (given.length > 1) throw new UsageError("name the gateway once: --gateway-pid, --gateway-name, --gateway-pidfile and --gateway-unit exclude each other");
   return given[0] as GatewaySpec;
 }
 
 export function toPassConfig(o: PassOpts, env: NodeJS.ProcessEnv): PassConfig {
   const idleMs = o.idle ?? null;
-  if (idleMs === 0) throw new UsageError("--idle 0 would call every instance idle: give a duration such as 10m, or leave --idle out");
   return {
     gateway: gatewaySpec(o),
     policy: {
@@ -89,5 +95,19 @@ function sessionIdleOf(o: PassOpts): number | null {
 /** The --mcp-config / --signature-env / --orphans part of a pass config. */
 function serverConfig(o: PassOpts): Pick<PassConfig, "mcpConfigs" | "discoverConfig"> {
   if (o.orphanEnv && o.orphanEnv.length > 0 && !o.orphans) throw new UsageError("--orphan-env needs --orphans: the orphan search is opt-in");
+  if (o.orphanEnv && o.orphanEnv.length > 0 && o.gatewayPid === undefined && o.gatewayName === undefined && o.gatewayPidfile === undefined && o.gatewayUnit === undefined) {
+    throw new UsageError("--orphan-env ties orphans to a named gateway: host-wide --orphans reaps by unreachability alone");
+  }
   return { mcpConfigs: o.mcpConfig ?? [], discoverConfig: o.config !== false };
+}
+
+/** Wraps a config parser for commander: our UsageError becomes commander's InvalidArgumentError (exit 2). */
+export function arg<T>(parse: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (err) {
+      throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+    }
+  };
 }

@@ -11,6 +11,7 @@ import { senseSessions } from "./hosts/sessions.js";
 import { runSsUnix } from "./proc/escaped.js";
 import { resolveGateway, type GatewayIdentity } from "./proc/gateway.js";
 import { readText } from "./proc/read.js";
+import { memoryOf, readMeminfo, type MemoryFigure, type RollupCache } from "./proc/memread.js";
 import { GatewayGoneError, protectedPidsOf, readEnvirons, takeSnapshot, type DiscoveryMethod, type Snapshot } from "./proc/snapshot.js";
 import { loadHistory, pruneHistory, readBootId, saveHistory } from "./state.js";
 
@@ -35,6 +36,21 @@ export interface Summary {
   reapedByReason?: Record<string, number>;
   /** RSS of processes that exit by themselves with a reaped instance (a 2026.9 relay above its anchor), also in rssReclaimedBytes. */
   rssExitsWithBytes?: number;
+  /**
+   * Private memory (smaps_rollup Private_Clean + Private_Dirty + SwapPss) of the reaped instances whose
+   * figure is known: freed after a real run, reclaimable in a dry run. Default 0 (nothing reaped).
+   */
+  privateReclaimedBytes?: number;
+  /** Reaped instances whose private memory could not be read (left out of privateReclaimedBytes). Default 0. */
+  privateUnknown?: number;
+}
+
+/** MemAvailable before the pass and a moment after the last target is gone: the host's change, not ours alone. */
+export interface HostMemory {
+  availableBeforeBytes: number | null;
+  availableAfterBytes: number | null;
+  /** How long after the act step the second look was taken. */
+  settleMs: number;
 }
 
 export interface PassResult {
@@ -53,6 +69,18 @@ export interface PassResult {
   configs?: ConfigSource[];
   /** With --orphans: how the host-wide search went. */
   orphanScan?: { processes: number; socketPeers: boolean; fdsComplete: boolean } | null;
+  /** Per instance (by root pid): private memory and PSS from smaps_rollup, read after the plan. Default: not read. */
+  memory?: Map<number, MemoryFigure>;
+  /** MemAvailable around a real run that reaped something; null otherwise. Default null. */
+  hostMemory?: HostMemory | null;
+  /** With --all: this gateway's place among every process of the name (0-based index, of how many). Default: absent. */
+  all?: { name: string; index: number; of: number };
+}
+
+/** A gateway resolved beforehand (--all): its identity, and the other gateways its walk must not enter. */
+export interface PassTarget {
+  gateway: GatewayIdentity;
+  cut: ReadonlySet<number>;
 }
 
 export interface PassHooks {
@@ -68,9 +96,11 @@ export interface PassHooks {
   kill?: (pid: number, signal: NodeJS.Signals) => void;
   /** The activity history to fold this pass into (the loop keeps one in memory). Default: loaded from config.stateFile. */
   history?: ActivityHistory;
+  /** smaps_rollup reads kept between passes (the loop keeps one). Default: none, every process is read. */
+  rollups?: RollupCache;
 }
 
-export function summarize(p: Plan, results: InstanceResult[] | null): Summary {
+export function summarize(p: Plan, results: InstanceResult[] | null, memory?: ReadonlyMap<number, MemoryFigure>): Summary {
   const all = instancesOf(p);
   const reaped = all.filter((i) => i.action === "reap");
   const count = (o: InstanceResult["outcome"]): number => results?.filter((r) => r.outcome === o).length ?? 0;
@@ -79,6 +109,7 @@ export function summarize(p: Plan, results: InstanceResult[] | null): Summary {
   const exitsWith = counted.reduce((s, i) => s + (i.exitsWith ?? []).reduce((t, e) => t + e.rssBytes, 0), 0);
   const byReason: Record<string, number> = {};
   for (const i of reaped) byReason[i.reasonCode] = (byReason[i.reasonCode] ?? 0) + 1;
+  const privates = counted.map((i) => memory?.get(i.rootPid)?.privateBytes ?? null);
   return {
     types: p.types.length,
     instances: all.length,
@@ -93,9 +124,36 @@ export function summarize(p: Plan, results: InstanceResult[] | null): Summary {
     ignored: p.ignored.length,
     zombies: p.zombies.length,
     ...(all.some((i) => i.orphan) ? { orphans: all.filter((i) => i.orphan).length } : {}),
+    ...(memory ? { privateReclaimedBytes: privates.reduce<number>((s, b) => s + (b ?? 0), 0), privateUnknown: privates.filter((b) => b === null).length } : {}),
     reapedByReason: byReason,
     ...(exitsWith > 0 ? { rssExitsWithBytes: exitsWith } : {}),
   };
+}
+
+/**
+ * How long after the last target is gone MemAvailable is read again. The kernel frees a process's pages
+ * as it exits, but folds its per-CPU page counters into the global ones lazily (vm.stat_interval, 1 s):
+ * a look right away can miss a few MB per CPU. 100 ms is a compromise with the wait it adds to every
+ * pass that reaped something; the figure is the host's change anyway, noisy by nature.
+ */
+export const HOST_SETTLE_MS = 100;
+
+function settle(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Where `ss -xa` comes from: iproute2 on this host; a recorded tree carries its output beside it. */
+export function ssUnixOf(procRoot: string): () => string | null {
+  return procRoot === "/proc" ? runSsUnix : () => readText(`${procRoot}/ss-xa`);
 }
 
 /** The state file a run persists to: never for a recorded tree, whose history belongs to another host. */
@@ -114,10 +172,12 @@ export function openHistory(config: PassConfig): { history: ActivityHistory; war
 }
 
 /** Runs one pass. Throws GatewayNotFoundError / GatewayGoneError when there is no gateway to look at. */
-export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promise<PassResult> {
+export async function runPass(config: PassConfig, hooks: PassHooks = {}, target: PassTarget | null = null): Promise<PassResult> {
   const started = Date.now();
+  // Before anything of ours: the host's MemAvailable to compare with after the act step.
+  const before = config.dryRun ? null : readMeminfo(config.procRoot);
   const protectedPids = protectedPidsOf(config.procRoot, process.pid);
-  const gateway = resolveGateway(config.gateway, config.procRoot, protectedPids);
+  const gateway = target?.gateway ?? resolveGateway(config.gateway, config.procRoot, protectedPids);
   hooks.onGateway?.(gateway);
   const gatewayPid = gateway.pid;
   const tracking = config.policy.idleMs !== null;
@@ -131,7 +191,8 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
     // entries below (their files are read after the snapshot, which names the gateway's user).
     environ: (config.policy.signatureEnv ?? []).length > 0,
     // A recorded tree carries its `ss -xa` output beside it: the host's sockets say nothing about it.
-    orphans: config.policy.orphans ? { ssUnix: config.procRoot === "/proc" ? runSsUnix : () => readText(`${config.procRoot}/ss-xa`) } : null,
+    orphans: config.policy.orphans ? { ssUnix: ssUnixOf(config.procRoot) } : null,
+    ...(target ? { cut: target.cut } : {}),
   });
   // The lock taken in onGateway names this process: a pid reused in between is another gateway.
   if (snapshot.gateway.startTicks !== gateway.startTicks) throw new GatewayGoneError(`gateway ${gatewayPid} was replaced while being looked at`);
@@ -141,7 +202,11 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
   const configs = loadConfigs({ paths: config.mcpConfigs ?? [], discover, procRoot: config.procRoot, gateway: snapshot.gateway, view });
 
   if (configs.entries.some((e) => Object.keys(e.env).length > 0)) readEnvirons(snapshot);
-  const policy = { ...config.policy, servers: [...(config.policy.servers ?? []), ...configs.entries] };
+  const policy = {
+    ...config.policy,
+    servers: [...(config.policy.servers ?? []), ...configs.entries],
+    ...(config.gateway.kind === "name" ? { hostNames: [...(config.policy.hostNames ?? []), config.gateway.name] } : {}),
+  };
   const stateFile = stateFileOf(config);
   let history: ActivityHistory | undefined;
   if (tracking) {
@@ -162,6 +227,11 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
   if (sessions?.warning) warnings.push(sessions.warning);
   const p = makePlan(snapshot, policy, activity, sessions?.store ?? null);
   hooks.onPlan?.(p);
+  // After the plan, for the gateway's instances only: smaps_rollup makes the kernel walk page tables.
+  const memory =
+    config.readMemory === false
+      ? undefined
+      : new Map(instancesOf(p).map((i) => [i.rootPid, memoryOf(config.procRoot, i.members.filter((m) => m.state !== "Z" && m.state !== "X"), hooks.rollups)]));
   // A proc root other than /proc is a recorded or fake tree: its pids name no real process here.
   const dryRun = config.dryRun || config.procRoot !== "/proc";
   const results = dryRun
@@ -173,6 +243,15 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
         ...(hooks.kill ? { kill: hooks.kill } : {}),
         ...(hooks.signal ? { signal: hooks.signal } : {}),
       });
+  let hostMemory: HostMemory | null = null;
+  const reapedAny = results !== null && results.some((r) => r.outcome !== "skipped" && r.outcome !== "failed");
+  hooks.rollups?.endPass(reapedAny);
+  if (reapedAny) {
+    const t0 = Date.now();
+    await settle(HOST_SETTLE_MS, hooks.signal);
+    const after = readMeminfo(config.procRoot);
+    hostMemory = { availableBeforeBytes: before?.memAvailableBytes ?? null, availableAfterBytes: after?.memAvailableBytes ?? null, settleMs: Date.now() - t0 };
+  }
   if (history && stateFile) {
     pruneHistory(history, config.procRoot);
     const warning = saveHistory(stateFile, history);
@@ -185,12 +264,14 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
     scan: { method: snapshot.method, processes: snapshot.procs.size + 1, durationMs: scanMs, skipped: snapshot.skipped },
     plan: p,
     results,
-    summary: summarize(p, results),
+    summary: summarize(p, results, memory),
     durationMs: Date.now() - started,
     configs: configs.sources,
     orphanScan: snapshot.escaped
       ? { processes: snapshot.escaped.scanned, socketPeers: snapshot.escaped.socketPeers !== null, fdsComplete: snapshot.escaped.holdersComplete }
       : null,
+    ...(memory ? { memory } : {}),
+    hostMemory,
   };
 }
 

@@ -189,3 +189,47 @@ export function attributeOrphans(snapshot: Snapshot, markers: readonly (readonly
   }
   return out;
 }
+
+/** What an end that is no pipe or socket is, in words. */
+function describeEnd(e: StdioEnd | undefined, name: string): string {
+  if (e === undefined) return `no ${name}`;
+  const t = e.target ?? "";
+  if (t === "/dev/null") return `${name} is /dev/null`;
+  if (/^\/dev\/(pts\/\d+|tty\w*|console)$/.test(t)) return `${name} is a terminal (${t})`;
+  return t === "" ? `${name} is no pipe or socket` : `${name} is a file or device (${t})`;
+}
+
+/**
+ * Host-wide (--orphans with no gateway): whether an orphan under pid 1 or a subreaper is a dead host's
+ * stdio server nobody can ever talk to again. Yes only when its own stdin and stdout are both pipes or
+ * sockets whose other ends are gone everywhere (reach "nobody", as otherEnd proves it), and no end of
+ * its subtree is held by a live process outside it or unknown. Otherwise the reason it is left alone.
+ */
+export function deadOrphan(root: ProcInfo, members: readonly { proc: ProcInfo }[], facts: EscapedFacts): { dead: true } | { dead: false; why: string } {
+  const rootEnds = facts.stdio.get(root.pid);
+  if (rootEnds === null || rootEnds === undefined) return { dead: false, why: "its fds could not be read: cannot tell who holds its stdio" };
+  const stdin = rootEnds.find((e) => e.fd === 0);
+  const stdout = rootEnds.find((e) => e.fd === 1);
+  if (stdin === undefined || stdout === undefined || !isChannel(stdin) || !isChannel(stdout)) {
+    const what = [stdin && isChannel(stdin) ? null : describeEnd(stdin, "stdin"), stdout && isChannel(stdout) ? null : describeEnd(stdout, "stdout")].filter(Boolean).join(", ");
+    return { dead: false, why: `${what}: not a stdio server a dead host left (an HTTP/SSE server a launcher started, or a service)` };
+  }
+  const own = new Set(members.map((m) => m.proc.pid));
+  for (const m of members) {
+    const ends = facts.stdio.get(m.proc.pid);
+    if (ends === null || ends === undefined) return { dead: false, why: `the fds of ${m.proc.pid} in its subtree could not be read: unreachability unprovable` };
+    for (const e of ends) {
+      const r = otherEnd(e, facts, own);
+      if (typeof r === "object") {
+        const h = r.holders[0] as Holder;
+        return { dead: false, why: `the other end of ${e.kind}:[${e.inode}] (fd ${e.fd} of ${m.proc.pid}) is held by live pid ${h.pid}` };
+      }
+      if (r === "unknown") {
+        const gap = e.kind === "socket" && facts.socketPeers === null ? "socket peers unknown (ss unavailable)" : !facts.holdersComplete ? "some processes' fds could not be read" : "its socket peer is unknown";
+        return { dead: false, why: `who holds the other end of fd ${e.fd} of ${m.proc.pid} is unknown: ${gap}` };
+      }
+      if (m.proc.pid === root.pid && (e.fd === 0 || e.fd === 1) && r !== "nobody") return { dead: false, why: `fd ${e.fd} still has another end` };
+    }
+  }
+  return { dead: true };
+}

@@ -8,6 +8,7 @@ import { attributeOrphans, type OrphanAttribution } from "./orphans.js";
 import { basename, namesIn, signatureOf, stripLaunchers, type Signature } from "./signature.js";
 import { attribute, shortKey, type SessionAttribution } from "./sessions.js";
 import { preorder } from "./tree.js";
+import { answersToName } from "../proc/gateway.js";
 
 export interface Policy {
   /** Instances kept per server type, newest first. Default 1. */
@@ -36,6 +37,12 @@ export interface Policy {
    * `session-idle`). Only with a session store. Default null (off).
    */
   sessionIdleMs?: number | null;
+  /**
+   * Names a nested host answers to (--gateway-name): a descendant answering to one, or running the
+   * gateway's own command (Codex's watchdog `codex` under `codex app-server`), is descended through
+   * (its children are instance roots) and never reaped whole. Default [] (the gateway's own command only).
+   */
+  hostNames?: readonly string[];
 }
 
 /** --orphans settings. */
@@ -144,21 +151,25 @@ export interface Plan {
   zombies: { pid: number; comm: string }[];
   /** Whether the activity guard was on (then each instance's idleMs is tracked). */
   activityTracked: boolean;
-  /** Wrapper layers (relays, empty anchors, multiplexers) between the gateway and its servers: never touched. */
-  wrappers?: { pid: number; kind: WrapperLayer["kind"] | "multiplexer"; argv: string[] }[];
+  /** Wrapper layers (relays, empty anchors, nested hosts, multiplexers) between the gateway and its servers: never touched. */
+  wrappers?: { pid: number; kind: WrapperLayer["kind"] | "host" | "multiplexer"; argv: string[] }[];
   /** The gateway's ancestors (from --orphans sensing): never targets. */
   gatewayAncestors?: number[];
   /** MCP-looking processes outside the subtree that were left alone (--orphans), and why. */
   orphansLeft?: IgnoredChild[];
+  /** Gateways of their own (--all) below this one, with their parents: never touched, their servers not ours. Default []. */
+  nested?: { pid: number; ppid: number }[];
+  /** "host": a host-wide dead-orphan pass (no gateway; `gateway` is pid 1 as a stand-in that is never a target). Default: a gateway's pass. */
+  scope?: "host";
   /** The host sessions the plan was made with: store layout and counts (absent without a store). */
   sessions?: { host: string; layout: string; sessions: number; transcriptsRead: number; sources: string[] } | null;
 }
 
-function memberOf(p: ProcInfo, depth: number): Member {
+export function memberOf(p: ProcInfo, depth: number): Member {
   return { pid: p.pid, ppid: p.ppid, startTicks: p.startTicks, state: p.state, depth, argv: p.argv, comm: p.comm, rssBytes: p.rssBytes };
 }
 
-function matchesAny(re: RegExp, members: readonly Member[]): boolean {
+export function matchesAny(re: RegExp, members: readonly Member[]): boolean {
   return members.some((m) => namesIn(m.argv).some((name) => re.test(name)));
 }
 
@@ -173,7 +184,7 @@ function unheard(inst: PlannedInstance): boolean {
  * in-tree instance its place; within each, newest first: root start ticks, then the newest start
  * ticks in the subtree, then pid.
  */
-function newerFirst(a: PlannedInstance, b: PlannedInstance): number {
+export function newerFirst(a: PlannedInstance, b: PlannedInstance): number {
   return (
     Number(unheard(a)) - Number(unheard(b)) ||
     b.rootStartTicks - a.rootStartTicks ||
@@ -182,12 +193,12 @@ function newerFirst(a: PlannedInstance, b: PlannedInstance): number {
   );
 }
 
-function seconds(ms: number): string {
+export function seconds(ms: number): string {
   return ms < 1000 ? `${ms}ms` : `${Math.round(ms / 100) / 10}s`;
 }
 
 /** An instance as first planned (kept, reason filled in later), from its root, its members and its type. */
-function newInstance(root: ProcInfo, members: Member[], signature: Signature, entry: EntryMatch | null, activity: ActivityView): PlannedInstance {
+export function newInstance(root: ProcInfo, members: Member[], signature: Signature, entry: EntryMatch | null, activity: ActivityView): PlannedInstance {
   return {
     rootPid: root.pid,
     rootStartTicks: root.startTicks,
@@ -222,7 +233,9 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
     zombies: [],
     activityTracked: policy.idleMs !== null,
     wrappers: [],
+    ...(snapshot.nested && snapshot.nested.length > 0 ? { nested: snapshot.nested } : {}),
   };
+  const nestedBelow = new Map((snapshot.nested ?? []).map((n) => [n.ppid, n.pid]));
   const byType = new Map<string, ServerType>();
 
   const mcpChain = (p: ProcInfo): boolean => {
@@ -230,7 +243,8 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
     return matchesAny(policy.match, members.map((m) => memberOf(m.proc, m.depth))) || matchEntry(members.map((m) => m.proc), policy.servers ?? []) !== null;
   };
   const selfMcp = (p: ProcInfo): boolean => matchesAny(policy.match, [memberOf(p, 0)]) || matchEntry([p], policy.servers ?? []) !== null;
-  const roots = instanceRoots(snapshot, policy.layers ?? DEFAULT_LAYERS, result.wrappers as NonNullable<Plan["wrappers"]>, { mcpChain, selfMcp });
+  const isHost = nestedHost(g, policy.hostNames ?? []);
+  const roots = instanceRoots(snapshot, policy.layers ?? DEFAULT_LAYERS, result.wrappers as NonNullable<Plan["wrappers"]>, { mcpChain, selfMcp, isHost });
   for (const { root, server, exitsWith } of roots) {
     if (root.state === "Z" || root.state === "X") {
       result.zombies.push({ pid: root.pid, comm: root.comm });
@@ -264,6 +278,13 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
     let rank = 0;
     let newestKept: PlannedInstance | undefined;
     for (const inst of type.instances) {
+      const nestedPid = inst.members.map((m) => nestedBelow.get(m.pid)).find((pid) => pid !== undefined);
+      if (nestedPid !== undefined) {
+        // Reaping it would orphan a gateway of its own (--all) and all its servers.
+        inst.reasonCode = "protected";
+        inst.reason = `holds gateway ${nestedPid}, a gateway of its own (--all)`;
+        continue;
+      }
       if (inst.members.some((m) => never(m.pid))) {
         inst.reasonCode = "protected";
         inst.reason = inst.members.some((m) => snapshot.protectedPids.has(m.pid))
@@ -355,6 +376,7 @@ export function keptPids(p: Plan): Set<number> {
   for (const w of p.wrappers ?? []) pids.add(w.pid);
   for (const pid of p.gatewayAncestors ?? []) pids.add(pid);
   for (const child of p.orphansLeft ?? []) for (const pid of child.pids) pids.add(pid);
+  for (const n of p.nested ?? []) pids.add(n.pid);
   return pids;
 }
 
@@ -381,7 +403,7 @@ function instanceRoots(
   snapshot: Snapshot,
   layers: readonly WrapperLayer[],
   wrappers: NonNullable<Plan["wrappers"]>,
-  mcp: { mcpChain: (p: ProcInfo) => boolean; selfMcp: (p: ProcInfo) => boolean },
+  mcp: { mcpChain: (p: ProcInfo) => boolean; selfMcp: (p: ProcInfo) => boolean; isHost: (p: ProcInfo) => boolean },
 ): { root: ProcInfo; server: ProcInfo; exitsWith?: ProcInfo }[] {
   const out: { root: ProcInfo; server: ProcInfo; exitsWith?: ProcInfo }[] = [];
   const live = (pid: number): ProcInfo[] =>
@@ -395,6 +417,12 @@ function instanceRoots(
     return kids.length >= 2 && kids.filter((k) => mcp.mcpChain(k)).length >= 2;
   };
   const visit = (p: ProcInfo, depth: number): void => {
+    if (p.state !== "Z" && p.state !== "X" && depth <= 8 && mcp.isHost(p)) {
+      // A host inside the gateway (one per session, or a watchdog): its servers are the instances.
+      wrappers.push({ pid: p.pid, kind: "host", argv: p.argv });
+      for (const k of live(p.pid)) visit(k, depth + 1);
+      return;
+    }
     const usable = running(p) && depth <= 8;
     const layer = usable ? layerOf(p.argv, layers) : null;
     if (layer === null) {
@@ -424,7 +452,23 @@ function instanceRoots(
   return out;
 }
 
-function procsOf(procs: ReadonlyMap<number, ProcInfo>, members: readonly Member[]): ProcInfo[] {
+/** The command a host runs, launchers stripped ("codex" for `node /usr/bin/codex app-server`): how a nested copy of it is known. */
+export function hostCommandOf(argv: readonly string[]): string {
+  const first = stripLaunchers(argv)[0];
+  return first === undefined ? "" : basename(first);
+}
+
+/**
+ * Whether a descendant is a nested host: it answers to a --gateway-name, or runs the gateway's own
+ * command under the gateway's own comm (both: a server that merely shares the gateway's script name
+ * with another interpreter stays a server).
+ */
+function nestedHost(gateway: ProcInfo, names: readonly string[]): (p: ProcInfo) => boolean {
+  const own = hostCommandOf(gateway.argv);
+  return (p) => names.some((n) => answersToName(n, p.comm, p.argv)) || (own !== "" && p.comm === gateway.comm && hostCommandOf(p.argv) === own);
+}
+
+export function procsOf(procs: ReadonlyMap<number, ProcInfo>, members: readonly Member[]): ProcInfo[] {
   return members.map((m) => procs.get(m.pid)).filter((p): p is ProcInfo => p !== undefined);
 }
 
@@ -439,7 +483,7 @@ function pickEnv(environ: ReadonlyMap<string, string> | null | undefined, keys: 
 }
 
 /** The type of an instance: its config entry's name when one matched, else its signature. */
-function typeSignature(server: ProcInfo, entry: EntryMatch | null, policy: Policy): Signature {
+export function typeSignature(server: ProcInfo, entry: EntryMatch | null, policy: Policy): Signature {
   const env = pickEnv(server.environ, policy.signatureEnv);
   const sig = signatureOf(server.argv, server.cwd, env);
   if (!entry) return sig;
@@ -449,7 +493,7 @@ function typeSignature(server: ProcInfo, entry: EntryMatch | null, policy: Polic
   return { ...sig, key: JSON.stringify(["config", entry.entry.source, entry.entry.name, entry.bound, server.cwd, envPart]), label };
 }
 
-function addToType(byType: Map<string, ServerType>, instance: PlannedInstance, entry: EntryMatch | null): void {
+export function addToType(byType: Map<string, ServerType>, instance: PlannedInstance, entry: EntryMatch | null): void {
   let type = byType.get(instance.signature.key);
   if (!type) {
     type = { key: instance.signature.key, label: instance.signature.label, instances: [], ...(entry && entry.twins > 1 ? { entries: entry.twins } : {}) };

@@ -18,21 +18,46 @@ export function basename(path: string): string {
   return slash < 0 ? trimmed : trimmed.slice(slash + 1);
 }
 
-/** Package name after the last node_modules/ (`@scope/pkg`, or a bin name under .bin/). */
+/**
+ * Directories of a package that hold its bin and main scripts (`bin/cli.js`, `dist/index.js`,
+ * `build/index.js`, `lib/main.js`); a script deeper down, or in any other directory, is a helper file
+ * of the package, not the package being run.
+ */
+const ENTRY_DIRS = new Set(["bin", "dist", "build", "lib", "out"]);
+
+/** True when `rest` (the path inside a package) is where the package's bin or main script sits. */
+function isEntryPath(rest: readonly string[]): boolean {
+  return rest.length <= 1 || (rest.length === 2 && ENTRY_DIRS.has(rest[0] as string));
+}
+
+/**
+ * Package name after the last node_modules/ (`@scope/pkg`, or a bin name under .bin/), only where the
+ * path runs the package itself: the package's directory, a script at its top or in one of ENTRY_DIRS,
+ * or its link under .bin/. A helper script inside a package (a gateway's worker at
+ * `node_modules/mcp-hub/dist/workers/x.js`, our demo's `node_modules/mcp-reaper/dist/src/demo/worker.js`)
+ * is named by itself: the word "mcp" in the package's name does not make it an MCP server.
+ */
 function packageAfterNodeModules(path: string): string | null {
   const at = path.lastIndexOf("node_modules/");
   if (at < 0) return null;
-  const parts = path.slice(at + "node_modules/".length).split("/");
-  if (parts[0] === ".bin" && parts[1]) return parts[1];
-  if (parts[0]?.startsWith("@") && parts[1]) return `${parts[0]}/${parts[1]}`;
-  return parts[0] || null;
+  const parts = path.slice(at + "node_modules/".length).split("/").filter((p) => p !== "");
+  if (parts[0] === ".bin") return parts[1] ?? null;
+  const scoped = parts[0]?.startsWith("@") === true;
+  if (scoped && parts[1] === undefined) return null;
+  const name = scoped ? `${parts[0]}/${parts[1]}` : parts[0];
+  if (name === undefined) return null;
+  return isEntryPath(parts.slice(scoped ? 2 : 1)) ? name : null;
 }
 
-/** Python module after site-packages/ or dist-packages/. */
+/**
+ * Python module after site-packages/ or dist-packages/, by the same rule: the module itself
+ * (`mod.py`, `mod/__main__.py`, a script at the top of `mod/`), not a file deeper inside it.
+ */
 function moduleAfterSitePackages(path: string): string | null {
-  const m = /\/(?:site|dist)-packages\/([^/]+)/.exec(path);
+  const m = /\/(?:site|dist)-packages\/([^/]+)((?:\/[^/]+)*)\/?$/.exec(path);
   if (!m || !m[1]) return null;
-  return m[1].replace(/\.py$/, "");
+  const rest = (m[2] ?? "").split("/").filter((p) => p !== "");
+  return rest.length <= 1 ? m[1].replace(/\.py$/, "") : null;
 }
 
 /** `@scope/name` as npx is given it: a package, not a path. */
@@ -42,9 +67,10 @@ const SCOPED_PACKAGE = /^@[\w.-]+\/[\w.-]+(?:@[\w.^~<>=-]+)?$/;
 const CACHE_DIR = /\/(?:_npx|\.cache|\.venv|venv|\.local\/share\/uv|\.local\/pipx|uv\/tools|\.npm)\//;
 
 /**
- * The name a word stands for, for matching: a plain word as it is; a path by the package it sits in
- * (node_modules, site-packages) or else by its basename. So a checkout under /home/me/mcp-work/ does
- * not make every script in it look like an MCP server.
+ * The name a word stands for, for matching: a plain word as it is; a path by the package it runs
+ * (node_modules, site-packages: the package's bin or main script, see packageAfterNodeModules) or else
+ * by its basename. So a checkout under /home/me/mcp-work/ does not make every script in it look like
+ * an MCP server, nor does a helper script shipped in a package whose name holds "mcp".
  */
 export function nameOf(word: string): string {
   if (!word.includes("/") || SCOPED_PACKAGE.test(word)) return word;
@@ -52,9 +78,10 @@ export function nameOf(word: string): string {
 }
 
 /**
- * The first word of a command, reduced for the signature: packages to their names, files in install
- * caches to their basename (the cache path holds hashes), any other path kept whole (two different
- * scripts called index.js are two servers).
+ * The first word of a command, reduced for the signature: a package's bin or main script to the
+ * package's name, files in install caches to their basename (the cache path holds hashes), any other
+ * path kept whole (two different scripts called index.js are two servers; two helper scripts of one
+ * package are two types, not one named after the package).
  */
 export function reduceCommandWord(word: string): string {
   if (!word.includes("/")) return word;

@@ -4,6 +4,7 @@ import { DEFAULTS, EXIT } from "../config.js";
 import { exitCodeOf, runPass, type PassResult } from "../pass.js";
 import { formatHuman, type Paint } from "../report/human.js";
 import { formatJson } from "../report/json.js";
+import { formatBytes } from "../report/events.js";
 import { startWorld, SERVER_TYPES, type World } from "./world.js";
 
 export interface DemoOptions {
@@ -71,6 +72,11 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const answers = await Promise.all(SERVER_TYPES.map((t) => world.ping(newest, t)));
     const left = world.livePids().length;
     say(`\nThe newest session's servers still answer on stdio: ${answers.every(Boolean) ? "yes" : "NO"}; processes left in the demo: ${left}.`);
+    const s = result.summary;
+    say(
+      `Memory: ${formatBytes(s.privateReclaimedBytes ?? 0)} freed (private: Private_Clean + Private_Dirty of smaps_rollup); the same processes' RSS sums to ` +
+        `${formatBytes(s.rssReclaimedBytes)}, because RSS counts the shared node and python binaries and libraries once in every process.`,
+    );
     say(`Try it on your gateway: mcp-reaper --gateway-name openclaw-gateway --dry-run`);
     if (!answers.every(Boolean)) return EXIT.REAP_FAILED;
     return exitCodeOf(result, false);

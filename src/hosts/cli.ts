@@ -1,9 +1,9 @@
 // The command-line options of host sessions (--no-sessions, --session-idle), added by cli.ts in one call.
 import { Option, type Command } from "commander";
 import { parseDuration } from "../config.js";
+import { arg } from "../options.js";
 
-/** `arg`: cli.ts's wrapper that turns a parser's UsageError into commander's InvalidArgumentError. */
-export function addSessionOptions(cmd: Command, arg: <T>(parse: (text: string) => T) => (text: string) => T): Command {
+export function addSessionOptions(cmd: Command): Command {
   return cmd
     .addOption(
       new Option("--no-sessions", "do not read the host's sessions (OpenClaw's session store): every instance keeps the keep-newest rules")

@@ -114,3 +114,12 @@ export function parsePasswdHome(text: string, uid: number): string | null {
   }
   return null;
 }
+
+/** The uid and gid of the user `name` in /etc/passwd text, or null. */
+export function parsePasswdUser(text: string, name: string): { uid: number; gid: number } | null {
+  for (const line of text.split("\n")) {
+    const f = line.split(":");
+    if (f.length >= 7 && f[0] === name && /^\d+$/.test(f[2] ?? "") && /^\d+$/.test(f[3] ?? "")) return { uid: Number(f[2]), gid: Number(f[3]) };
+  }
+  return null;
+}

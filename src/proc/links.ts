@@ -35,6 +35,18 @@ export function parseSsUnix(text: string): Map<number, number> {
   return peers;
 }
 
+/** The lines of /proc/PID/cgroup, `ID:CONTROLLERS:PATH` (the path may hold colons). */
+export function cgroupEntries(text: string): { id: string; controllers: string; path: string }[] {
+  const out: { id: string; controllers: string; path: string }[] = [];
+  for (const line of text.split("\n")) {
+    const first = line.indexOf(":");
+    const second = line.indexOf(":", first + 1);
+    if (first < 0 || second < 0) continue;
+    out.push({ id: line.slice(0, first), controllers: line.slice(first + 1, second), path: line.slice(second + 1) });
+  }
+  return out;
+}
+
 /**
  * The cgroup a process lives in, from /proc/PID/cgroup: the unified (v2, `0::`) path, except on hybrid
  * hosts where systemd keeps its tree in the named v1 hierarchy (`name=systemd`) and `0::` reads `/`.
@@ -42,13 +54,8 @@ export function parseSsUnix(text: string): Map<number, number> {
 export function parseCgroup(text: string): string | null {
   let unified: string | null = null;
   let systemd: string | null = null;
-  for (const line of text.split("\n")) {
-    const first = line.indexOf(":");
-    const second = line.indexOf(":", first + 1);
-    if (first < 0 || second < 0) continue;
-    const controllers = line.slice(first + 1, second);
-    const path = line.slice(second + 1);
-    if (controllers === "" && line.startsWith("0:")) unified = path;
+  for (const { id, controllers, path } of cgroupEntries(text)) {
+    if (controllers === "" && id === "0") unified = path;
     else if (controllers === "name=systemd") systemd = path;
   }
   if (systemd !== null && (unified === null || unified === "/")) return systemd;

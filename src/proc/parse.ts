@@ -73,14 +73,21 @@ export function parseStat(text: string): Stat {
   };
 }
 
-/** Splits /proc/PID/cmdline on NUL. Kernel threads have an empty one. Invalid UTF-8 becomes U+FFFD. */
+/**
+ * Splits /proc/PID/cmdline on NUL, less the NULs at its end. Kernel threads have an empty one (no
+ * words); one of NULs only is a single empty word. Invalid UTF-8 becomes U+FFFD.
+ */
 export function parseCmdline(buf: Uint8Array): string[] {
   if (buf.length === 0) return [];
   const text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString("utf8");
-  const words = text.split("\0");
-  // A normal cmdline ends with NUL; a process that rewrote its title (setproctitle) may not.
-  if (words.length > 1 && words[words.length - 1] === "") words.pop();
-  return words;
+  // A normal cmdline ends with one NUL; a process that rewrote its title (setproctitle) may end with
+  // none, and one that retitled itself through Node's process.title (libuv) writes the title over argv
+  // and zero-fills the rest of the area: "demo-gateway" then dozens of NULs, which split into as many
+  // empty words. Trailing NULs are all padding here: a trailing empty argument cannot be told from
+  // them, and goes with them (an empty word names nothing).
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 0) end--;
+  return text.slice(0, end).split("\0");
 }
 
 /** The fields of /proc/PID/status we use. */

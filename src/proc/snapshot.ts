@@ -38,6 +38,8 @@ export interface Snapshot {
   skipped: { pid: number; why: string }[];
   /** With SnapshotOptions.orphans: processes outside the subtree that may have escaped it, with their ties. */
   escaped?: EscapedFacts | null;
+  /** Gateways of their own found below this one (SnapshotOptions.cut), with their parents: not walked into. Default []. */
+  nested?: { pid: number; ppid: number }[];
 }
 
 export interface SnapshotOptions {
@@ -56,6 +58,8 @@ export interface SnapshotOptions {
   environ?: boolean;
   /** Also look for escaped orphans of the gateway over every process (--orphans). Default null (off). */
   orphans?: EscapedOptions | null;
+  /** Other gateways (--all): the walk stops at them, so their servers are never this gateway's. Default none. */
+  cut?: ReadonlySet<number>;
 }
 
 export class GatewayGoneError extends Error {
@@ -89,6 +93,7 @@ function walkSubtree(
   childStats: (parent: ProcInfo) => Iterable<Stat>,
   read: Reader,
   skipped: Snapshot["skipped"],
+  cut: { pids: ReadonlySet<number>; found: { pid: number; ppid: number }[] } | null = null,
 ): { procs: Map<number, ProcInfo>; children: Map<number, number[]> } {
   const procs = new Map<number, ProcInfo>();
   const children = new Map<number, number[]>();
@@ -98,6 +103,10 @@ function walkSubtree(
     const kids: number[] = [];
     for (const stat of childStats(parent)) {
       if (stat.pid === gateway.pid || procs.has(stat.pid)) continue;
+      if (cut?.pids.has(stat.pid)) {
+        cut.found.push({ pid: stat.pid, ppid: parent.pid });
+        continue;
+      }
       const p = read(stat);
       if (p === null) {
         skipped.push({ pid: stat.pid, why: "exited while being read" });
@@ -207,11 +216,12 @@ export function takeSnapshot(options: SnapshotOptions): Snapshot {
     host === null
       ? (parent: ProcInfo): Iterable<Stat> => childStatsFromFiles(procRoot, parent === gateway ? gatewayKids : readChildren(procRoot, parent.pid, parent.threads), parent, skipped)
       : (parent: ProcInfo): Iterable<Stat> => (host.byParent.get(parent.pid) ?? []).map((pid) => host.stats.get(pid) as Stat);
-  const { procs, children } = walkSubtree(gateway, childStats, read, skipped);
+  const nested: { pid: number; ppid: number }[] = [];
+  const { procs, children } = walkSubtree(gateway, childStats, read, skipped, options.cut && options.cut.size > 0 ? { pids: options.cut, found: nested } : null);
 
   const protectedPids = options.protectedPids ?? protectedPidsOf(procRoot, process.pid);
   const escaped = options.orphans
-    ? senseEscaped(procRoot, { gateway, procs, protectedPids }, options.orphans, host ?? scanHost(procRoot), (stat) => readProcInfo(procRoot, stat, { uptimeMs, takenAtMs, skipped, environ: true, io: options.withIo ?? false, uid: true }))
+    ? senseEscaped(procRoot, { gateway, procs, protectedPids, cut: options.cut }, options.orphans, host ?? scanHost(procRoot), (stat) => readProcInfo(procRoot, stat, { uptimeMs, takenAtMs, skipped, environ: true, io: options.withIo ?? false, uid: true }))
     : null;
   return {
     procRoot,
@@ -224,6 +234,7 @@ export function takeSnapshot(options: SnapshotOptions): Snapshot {
     method,
     skipped,
     ...(escaped ? { escaped } : {}),
+    ...(nested.length > 0 ? { nested } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import type { Member, PlannedInstance } from "../decide/planner.js";
 import type { PassResult } from "../pass.js";
 import { shortKey } from "../decide/sessions.js";
 import { formatAge, formatBytes, safe, type ReportEvent } from "./events.js";
+import { freedText, hostChangeText, instancePrivateText } from "./memory.js";
 
 /** The few styles the report uses. Plain (identity) when colour is off. */
 export interface Paint {
@@ -76,11 +77,12 @@ function activityText(idleMs: number | null): string {
 export function formatPass(r: PassResult, paint: Paint = PLAIN): string {
   const out: string[] = [];
   const g = r.plan.gateway;
-  out.push(`${paint.bold("gateway")} ${g.pid} ${commandLine(g.argv.length > 0 ? g.argv : [g.comm], 80)}`);
+  if (r.plan.scope === "host") out.push(`${paint.bold("host-wide orphans")} ${paint.dim("(no gateway: children of pid 1 or of a subreaper, MCP servers by their own command line)")}`);
+  else out.push(`${paint.bold("gateway")} ${g.pid} ${commandLine(g.argv.length > 0 ? g.argv : [g.comm], 80)}${r.all ? paint.dim(`  (${r.all.index + 1} of ${r.all.of} named ${safe(r.all.name)})`) : ""}`);
   out.push(paint.dim(`  scanned ${r.scan.processes} processes (${r.scan.method}) in ${r.scan.durationMs}ms`));
   out.push(...serverHeader(r, paint));
   const byRoot = new Map(r.results?.map((x) => [x.rootPid, x]));
-  if (r.plan.types.length === 0) out.push("", "  no MCP server instances under this gateway");
+  if (r.plan.types.length === 0) out.push("", r.plan.scope === "host" ? "  no dead host's orphan to reap" : "  no MCP server instances under this gateway");
   for (const type of r.plan.types) {
     out.push("", `${paint.bold(safe(type.label) || "(empty command)")}  ${paint.dim(`${type.instances.length} instance${type.instances.length === 1 ? "" : "s"}`)}`);
     const cwd = type.instances[0]?.signature.cwd;
@@ -89,7 +91,8 @@ export function formatPass(r: PassResult, paint: Paint = PLAIN): string {
     if (cwd) out.push(paint.dim(`  cwd ${safe(cwd)}`));
     for (const inst of type.instances) {
       const action = inst.action === "keep" ? paint.keep("keep") : paint.reap(r.dryRun ? "would reap" : "reap");
-      const facts = `pid ${inst.rootPid}  age ${formatAge(inst.ageMs)}  rss ${formatBytes(inst.rssBytes)}  ${inst.members.length} proc${inst.members.length === 1 ? "" : "s"}${r.plan.activityTracked ? `  ${activityText(inst.idleMs)}` : ""}`;
+      const priv = instancePrivateText(r, inst.rootPid);
+      const facts = `pid ${inst.rootPid}  age ${formatAge(inst.ageMs)}  rss ${formatBytes(inst.rssBytes)}${priv ? `  ${priv}` : ""}  ${inst.members.length} proc${inst.members.length === 1 ? "" : "s"}${r.plan.activityTracked ? `  ${activityText(inst.idleMs)}` : ""}`;
       out.push(`  ${action}  ${facts}  ${paint.dim(inst.reason)}`);
       if (inst.session) out.push(`      ${paint.dim(`session ${sessionText(inst)}`)}`);
       if (inst.exitsWith && inst.exitsWith.length > 0) out.push(`      ${paint.dim(`exits with it: ${inst.exitsWith.map((e) => `${e.pid} ${commandLine(e.argv, 60)} (${formatBytes(e.rssBytes)})`).join(", ")}`)}`);
@@ -110,8 +113,10 @@ export function formatPass(r: PassResult, paint: Paint = PLAIN): string {
   const s = r.summary;
   out.push("");
   const head = `${s.instances} instance${s.instances === 1 ? "" : "s"} of ${s.types} type${s.types === 1 ? "" : "s"}: ${s.kept} kept, ${s.reaped} ${r.dryRun ? "would be reaped" : "reaped"}`;
+  const unknown = [...(r.memory?.values() ?? [])].find((m) => m.unknown !== null)?.unknown;
+  if (unknown) out.push(paint.dim(`private memory unknown for some instances: ${safe(unknown)}`));
   if (r.dryRun) {
-    out.push(`${paint.bold(head)}; ${formatBytes(s.rssReclaimedBytes)} reclaimable`);
+    out.push(paint.bold(head), freedText(r));
     out.push(paint.warn("dry run: no process was signalled"));
   } else {
     const parts = [
@@ -121,7 +126,8 @@ export function formatPass(r: PassResult, paint: Paint = PLAIN): string {
       s.skipped && `${s.skipped} skipped`,
       s.failed && paint.reap(`${s.failed} failed`),
     ].filter(Boolean);
-    out.push(`${paint.bold(head)}${parts.length ? ` (${parts.join(", ")})` : ""}; ${formatBytes(s.rssReclaimedBytes)} reclaimed`);
+    const host = hostChangeText(r);
+    out.push(`${paint.bold(head)}${parts.length ? ` (${parts.join(", ")})` : ""}`, `${freedText(r)}${host ? `; ${host}` : ""}`);
   }
   return out.join("\n");
 }
@@ -145,7 +151,7 @@ function serverHeader(r: PassResult, paint: Paint): string[] {
   if (ss) out.push(paint.dim(`  sessions: ${ss.host} ${safe(ss.layout)}, ${ss.sessions} session${ss.sessions === 1 ? "" : "s"} that may own an instance, ${ss.transcriptsRead} transcript${ss.transcriptsRead === 1 ? "" : "s"} read (${ss.sources.map(safe).join(", ")})`));
   const o = r.orphanScan;
   if (o) {
-    const gaps = [!o.socketPeers && "no socket peers (ss unavailable)", !o.fdsComplete && "some fds unreadable: unreachability unprovable"].filter(Boolean);
+    const gaps = [!o.socketPeers && "no socket peers (ss failed, or listed none of these sockets with a peer): reach unknown", !o.fdsComplete && "some fds unreadable: unreachability unprovable"].filter(Boolean);
     out.push(paint.dim(`  orphan search over ${o.processes} processes${gaps.length ? ` (${gaps.join("; ")})` : ""}`));
   }
   return out;
@@ -159,9 +165,10 @@ function serverFooter(r: PassResult, paint: Paint): string[] {
     out.push("", paint.dim("wrapper layers (not servers, never touched):"));
     for (const w of wrappers) out.push(paint.dim(`  ${w.pid} ${w.kind} ${commandLine(w.argv, 80)}`));
   }
+  for (const n of r.plan.nested ?? []) out.push("", paint.dim(`gateway ${n.pid} (under ${n.ppid}) is a gateway of its own: reported on its own, never touched here`));
   const left = r.plan.orphansLeft ?? [];
   if (left.length > 0) {
-    out.push("", paint.dim("outside the tree, left alone (not this gateway's):"));
+    out.push("", paint.dim(r.plan.scope === "host" ? "left alone under pid 1 or a subreaper:" : "outside the tree, left alone (not this gateway's):"));
     for (const c of left) out.push(paint.dim(`  ${c.rootPid} ${commandLine(c.argv, 80)}  (${safe(c.reason)})`));
   }
   return out;

@@ -4,8 +4,9 @@ import type { PlannedInstance } from "../decide/planner.js";
 import type { InstanceResult } from "../act/execute.js";
 import type { PassResult } from "../pass.js";
 import type { ReportEvent } from "./events.js";
+import type { MemoryFigure } from "../proc/memread.js";
 
-function instanceJson(inst: PlannedInstance, result: InstanceResult | undefined, takenAtMs: number, tracked: boolean): Record<string, unknown> {
+function instanceJson(inst: PlannedInstance, result: InstanceResult | undefined, takenAtMs: number, tracked: boolean, memory: MemoryFigure | undefined): Record<string, unknown> {
   return {
     type: inst.signature.label,
     signature: { command: inst.signature.command, cwd: inst.signature.cwd },
@@ -23,6 +24,10 @@ function instanceJson(inst: PlannedInstance, result: InstanceResult | undefined,
     startedAt: new Date(inst.startedAtMs).toISOString(),
     ageMs: inst.ageMs,
     rssBytes: inst.rssBytes,
+    // smaps_rollup private (Private_Clean + Private_Dirty + SwapPss) and PSS over the subtree; null when unknown.
+    privateBytes: memory?.privateBytes ?? null,
+    pssBytes: memory?.pssBytes ?? null,
+    ...(memory?.unknown ? { memoryUnknown: memory.unknown } : {}),
     ...(tracked ? { idleMs: inst.idleMs, lastActivityAt: inst.idleMs === null ? null : new Date(takenAtMs - inst.idleMs).toISOString() } : {}),
     action: inst.action,
     reasonCode: inst.reasonCode,
@@ -70,17 +75,27 @@ export function passDocument(r: PassResult): Record<string, unknown> {
   return {
     schema: "mcp-reaper/pass@1",
     dryRun: r.dryRun,
-    gateway: { pid: r.plan.gateway.pid, comm: r.plan.gateway.comm, argv: r.plan.gateway.argv, startTicks: r.plan.gateway.startTicks },
+    // A host-wide pass has no gateway: null, with scope "host".
+    gateway: r.plan.scope === "host" ? null : { pid: r.plan.gateway.pid, comm: r.plan.gateway.comm, argv: r.plan.gateway.argv, startTicks: r.plan.gateway.startTicks },
     scan: r.scan,
     types: r.plan.types.map((t) => ({ type: t.label, instances: t.instances.length })),
-    instances: r.plan.types.flatMap((t) => t.instances.map((i) => instanceJson(i, byRoot.get(i.rootPid), r.takenAtMs, r.plan.activityTracked))),
+    instances: r.plan.types.flatMap((t) => t.instances.map((i) => instanceJson(i, byRoot.get(i.rootPid), r.takenAtMs, r.plan.activityTracked, r.memory?.get(i.rootPid)))),
     ignored: r.plan.ignored,
     zombies: r.plan.zombies,
     summary: r.summary,
+    hostMemory: hostMemoryJson(r),
     warnings: r.warnings,
     durationMs: r.durationMs,
     ...serverFields(r),
   };
+}
+
+/** MemAvailable around a real run that reaped something: the host's change, which others' processes move too. Null otherwise. */
+function hostMemoryJson(r: PassResult): Record<string, unknown> | null {
+  const h = r.hostMemory;
+  if (!h) return null;
+  const change = h.availableBeforeBytes !== null && h.availableAfterBytes !== null ? h.availableAfterBytes - h.availableBeforeBytes : null;
+  return { memAvailableBeforeBytes: h.availableBeforeBytes, memAvailableAfterBytes: h.availableAfterBytes, memAvailableChangeBytes: change, settleMs: h.settleMs };
 }
 
 /** Host configs read, wrapper layers passed through, and the orphan search: present only when there is something to say. */
@@ -90,6 +105,9 @@ function serverFields(r: PassResult): Record<string, unknown> {
     ...(r.plan.wrappers && r.plan.wrappers.length > 0 ? { wrappers: r.plan.wrappers } : {}),
     ...(r.orphanScan ? { orphanScan: r.orphanScan, orphansLeft: r.plan.orphansLeft ?? [] } : {}),
     ...(r.plan.sessions ? { sessions: r.plan.sessions } : {}),
+    ...(r.plan.scope === "host" ? { scope: "host" } : {}),
+    ...(r.all ? { all: r.all } : {}),
+    ...(r.plan.nested && r.plan.nested.length > 0 ? { nested: r.plan.nested } : {}),
   };
 }
 

@@ -2,7 +2,8 @@
 // priority prefixes when the stream is the journal, as sd-daemon(3) describes).
 import { fstatSync } from "node:fs";
 import type { PassResult } from "../pass.js";
-import { formatBytes, safe, type ReportEvent } from "./events.js";
+import { safe, type ReportEvent } from "./events.js";
+import { freedText, hostChangeText } from "./memory.js";
 
 /** syslog priorities journald reads from a `<N>` line prefix. */
 export const PRIORITY = { error: 3, warning: 4, info: 6 } as const;
@@ -25,7 +26,8 @@ export function passLine(r: PassResult): string {
     parts[0] += ` (${outcomes.join(", ")})`;
   }
   if (s.reaped > 0) {
-    parts.push(`${formatBytes(s.rssReclaimedBytes)} ${r.dryRun ? "reclaimable" : "reclaimed"}`);
+    const host = hostChangeText(r);
+    parts.push(`${freedText(r)}${host ? `; ${host}` : ""}`);
     const byType = r.plan.types
       .map((t) => [t.label, t.instances.filter((i) => i.action === "reap").map((i) => i.rootPid)] as const)
       .filter(([, pids]) => pids.length > 0)
@@ -35,7 +37,8 @@ export function passLine(r: PassResult): string {
   const failures = (r.results ?? []).flatMap((x) => x.targets.filter((t) => t.detail).map((t) => `${t.pid}: ${safe(t.detail as string)}`));
   if (failures.length > 0) parts.push(`problems: ${failures.join("; ")}`);
   parts.push(`${r.durationMs}ms`);
-  return `pass: gateway ${g.pid} ${safe(g.comm)}${r.dryRun ? " (dry run)" : ""}: ${parts.join("; ")}`;
+  const who = r.plan.scope === "host" ? "host-wide orphans" : `gateway ${g.pid} ${safe(g.comm)}${r.all ? ` (${r.all.index + 1} of ${r.all.of})` : ""}`;
+  return `pass: ${who}${r.dryRun ? " (dry run)" : ""}: ${parts.join("; ")}`;
 }
 
 /** One event as one line: `journal` adds the priority prefix and leaves the timestamp to journald. */

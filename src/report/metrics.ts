@@ -20,7 +20,9 @@ const FAMILIES: [name: string, type: "counter" | "gauge", help: string][] = [
   ["mcp_reaper_reaped_instances_total", "counter", "Instances terminated (SIGTERM, or SIGKILL after the grace period), by server type."],
   ["mcp_reaper_reaps_by_reason_total", "counter", 'Instances terminated, by the plan\'s reason (reason="duplicate", "session-ended", "session-idle", "unreachable").'],
   ["mcp_reaper_killed_instances_total", "counter", "Reaped instances that needed SIGKILL after the grace period, by server type."],
-  ["mcp_reaper_reclaimed_bytes_total", "counter", "Resident memory of the reaped instances, in bytes."],
+  ["mcp_reaper_reclaimed_bytes_total", "counter", "Resident memory (RSS, every shared page counted in each process) of the reaped instances, in bytes; mcp_reaper_reclaimed_private_bytes_total is what their exit freed."],
+  ["mcp_reaper_reclaimed_private_bytes_total", "counter", "Private memory (smaps_rollup Private_Clean + Private_Dirty + SwapPss) of the reaped instances whose figure was readable, in bytes: what their exit freed."],
+  ["mcp_reaper_private_bytes", "gauge", "Private memory of the gateway's MCP instances the last pass saw, by server type and state (kept or reaped), in bytes; instances whose figure was unreadable are left out."],
   ["mcp_reaper_instances", "gauge", "MCP server instances the last pass saw, by server type and state (kept or reaped; in a dry run, reaped = would be reaped)."],
   ["mcp_reaper_gateway_up", "gauge", "1 if the last pass found the gateway, else 0."],
   ["mcp_reaper_last_pass_timestamp_seconds", "gauge", "When the last pass ended, in seconds since the epoch."],
@@ -84,6 +86,8 @@ interface LastPass {
   gatewayUp: boolean;
   /** type -> counts of the plan's actions. */
   instances: Map<string, { kept: number; reaped: number }>;
+  /** type -> private bytes by the plan's action (absent when the pass did not read memory). */
+  privateBytes: Map<string, { kept: number; reaped: number }>;
 }
 
 /** The metrics of one run (a one-shot run, or a loop across its passes), written to one file. */
@@ -133,36 +137,59 @@ export class MetricsFile {
     this.counters.set(seriesKey(name, []), { name, labels: [], value });
   }
 
-  /** A pass that ran (dry or real). Reaps, kills and bytes count only when processes were really signalled. */
-  recordPass(r: PassResult, endedAtMs: number): void {
+  /**
+   * A pass that ran (dry or real). Reaps, kills and bytes count only when processes were really signalled.
+   * `combine`: another gateway's pass of the same run (--all): its instances add to the last pass's gauges.
+   */
+  recordPass(r: PassResult, endedAtMs: number, combine = false): void {
     this.add("mcp_reaper_passes_total", [], 1);
     const instances = new Map<string, { kept: number; reaped: number }>();
+    const privateBytes = new Map<string, { kept: number; reaped: number }>();
     const byRoot = new Map(r.results?.map((x) => [x.rootPid, x]));
     for (const type of r.plan.types) {
       const counts = { kept: 0, reaped: 0 };
+      const bytes = { kept: 0, reaped: 0 };
       for (const inst of type.instances) {
-        counts[inst.action === "keep" ? "kept" : "reaped"]++;
+        const state = inst.action === "keep" ? "kept" : "reaped";
+        counts[state]++;
+        const priv = r.memory?.get(inst.rootPid)?.privateBytes ?? null;
+        if (priv !== null) bytes[state] += priv;
         const outcome = byRoot.get(inst.rootPid)?.outcome;
         if (outcome === "terminated" || outcome === "killed") {
           this.add("mcp_reaper_reaped_instances_total", [["type", type.label]], 1);
           this.add("mcp_reaper_reaps_by_reason_total", [["reason", inst.reasonCode]], 1);
           this.add("mcp_reaper_reclaimed_bytes_total", [], inst.rssBytes + (inst.exitsWith ?? []).reduce((t, e) => t + e.rssBytes, 0));
+          if (priv !== null) this.add("mcp_reaper_reclaimed_private_bytes_total", [], priv);
         }
         if (outcome === "killed") this.add("mcp_reaper_killed_instances_total", [["type", type.label]], 1);
       }
       instances.set(type.label, counts);
+      if (r.memory) privateBytes.set(type.label, bytes);
     }
     if (r.summary.failed > 0) this.add("mcp_reaper_errors_total", [["kind", "reap"]], r.summary.failed);
-    const success = r.summary.failed === 0;
+    let success = r.summary.failed === 0;
+    let durationMs = r.durationMs;
+    if (combine && this.last) {
+      for (const [type, c] of this.last.instances) {
+        const mine = instances.get(type);
+        instances.set(type, { kept: c.kept + (mine?.kept ?? 0), reaped: c.reaped + (mine?.reaped ?? 0) });
+      }
+      for (const [type, c] of this.last.privateBytes) {
+        const mine = privateBytes.get(type);
+        privateBytes.set(type, { kept: c.kept + (mine?.kept ?? 0), reaped: c.reaped + (mine?.reaped ?? 0) });
+      }
+      success &&= this.last.success;
+      durationMs = Math.max(durationMs, this.last.durationMs);
+    }
     if (success) this.set("mcp_reaper_last_success_timestamp_seconds", endedAtMs / 1000);
-    this.last = { atMs: endedAtMs, durationMs: r.durationMs, success, gatewayUp: true, instances };
+    this.last = { atMs: endedAtMs, durationMs, success, gatewayUp: true, instances, privateBytes };
   }
 
   /** A pass that did not get to a plan: no gateway, or an error. */
   recordError(kind: Exclude<ErrorKind, "reap">, endedAtMs: number, durationMs: number): void {
     this.add("mcp_reaper_passes_total", [], 1);
     this.add("mcp_reaper_errors_total", [["kind", kind]], 1);
-    this.last = { atMs: endedAtMs, durationMs, success: false, gatewayUp: kind !== "gateway_not_found", instances: new Map() };
+    this.last = { atMs: endedAtMs, durationMs, success: false, gatewayUp: kind !== "gateway_not_found", instances: new Map(), privateBytes: new Map() };
   }
 
   /** The whole file: every family with HELP and TYPE, samples sorted for stable diffs. */
@@ -173,6 +200,10 @@ export class MetricsFile {
       for (const [type, c] of l.instances) {
         samples.push({ name: "mcp_reaper_instances", labels: [["type", type], ["state", "kept"]], value: c.kept });
         samples.push({ name: "mcp_reaper_instances", labels: [["type", type], ["state", "reaped"]], value: c.reaped });
+      }
+      for (const [type, b] of l.privateBytes) {
+        samples.push({ name: "mcp_reaper_private_bytes", labels: [["type", type], ["state", "kept"]], value: b.kept });
+        samples.push({ name: "mcp_reaper_private_bytes", labels: [["type", type], ["state", "reaped"]], value: b.reaped });
       }
       samples.push({ name: "mcp_reaper_gateway_up", labels: [], value: l.gatewayUp ? 1 : 0 });
       samples.push({ name: "mcp_reaper_last_pass_timestamp_seconds", labels: [], value: l.atMs / 1000 });

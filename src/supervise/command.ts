@@ -3,7 +3,8 @@
 import type { Command } from "commander";
 import type { Io } from "../io.js";
 import { toPassConfig } from "../options.js";
-import { UsageError } from "../config.js";
+import { EXIT, UsageError } from "../config.js";
+import { errorCode } from "../proc/read.js";
 import { describeSpec, runLoop, Wake, type LoopSettings } from "./loop.js";
 import type { ReportEvent } from "../report/events.js";
 import { formatJson } from "../report/json.js";
@@ -12,9 +13,10 @@ import { layerOptions } from "./layers.js";
 import { optionsFileVars } from "./options-file.js";
 import { error, warning, type Log } from "./run.js";
 import { hostTimeZone, loadSchedule, parseTimeZone } from "./schedule.js";
+import { shownPressure, toPressureConfig, type PressureOpts } from "./pressure.js";
 
 /** What the loop reads from the parsed options (toPassConfig reads the rest). */
-export interface LoopCliOpts {
+export interface LoopCliOpts extends PressureOpts {
   schedule?: string;
   tz?: string;
   optionsFile?: string;
@@ -45,9 +47,11 @@ async function settingsFrom(o: LoopCliOpts & Parameters<typeof toPassConfig>[0])
   const config = toPassConfig(o, process.env);
   const tz = o.tz === undefined ? hostTimeZone() : parseTimeZone(o.tz);
   const schedule = await loadSchedule(o.schedule as string, tz);
+  const pressure = toPressureConfig(o);
   return {
     config,
     schedule,
+    pressure,
     metricsFile: o.metricsFile ?? null,
     shown: {
       gateway: describeSpec(config.gateway),
@@ -65,17 +69,47 @@ async function settingsFrom(o: LoopCliOpts & Parameters<typeof toPassConfig>[0])
       "signature-env": (config.policy.signatureEnv ?? []).join(",") || "(none)",
       orphans: config.policy.orphans ? `on ${config.policy.orphans.markers.map(([k, v]) => `${k}=${v}`).join(",")}`.trimEnd() : "off",
       tz,
+      ...shownPressure(pressure),
     },
   };
+}
+
+type LoopOpts = LoopCliOpts & Parameters<typeof toPassConfig>[0];
+
+/** The options as the loop reads them, at start and on SIGHUP: command line > options file > environment > default. */
+function loopOptions(cmd: Command, env: NodeJS.ProcessEnv, warn: (message: string) => void): LoopOpts {
+  const path = (cmd.opts() as LoopCliOpts).optionsFile;
+  return layerOptions<LoopOpts>(cmd, optionsFileVars(path, warn), env, path ?? "options file");
+}
+
+/**
+ * `--reload PID` (the supervisor unit's ExecReload=): reads the options as the loop with this command line
+ * would on SIGHUP, and signals it only when they are good. Bad options are exit 2 with the reason, so
+ * `systemctl reload` fails instead of reporting success while the loop keeps its old options.
+ */
+export async function reloadCommand(cmd: Command, pid: number, io: Io): Promise<number> {
+  try {
+    // A missing options file is the loop's to warn about when it reloads; here only errors count.
+    await settingsFrom(loopOptions(cmd, io.env, () => undefined));
+  } catch (err) {
+    if (err instanceof UsageError) throw new UsageError(`reload refused: ${err.message}; pid ${pid} keeps its options`);
+    throw err;
+  }
+  try {
+    process.kill(pid, "SIGHUP");
+  } catch (err) {
+    throw new UsageError(`--reload: cannot signal pid ${pid}: ${errorCode(err) ?? String(err)}`);
+  }
+  return EXIT.OK;
 }
 
 /**
  * Runs the loop until SIGTERM or SIGINT (exit 0). Signal handlers only trip the AbortController or set
  * the reload request; a watchdog bounds the exit at grace + 2 s should a pass not finish.
  */
-export async function runLoopCommand(cmd: Command, o: LoopCliOpts & Parameters<typeof toPassConfig>[0], io: Io): Promise<number> {
-  const log = loopLog(io, Boolean(o.json));
-  const first = await settingsFrom(o);
+export async function runLoopCommand(cmd: Command, io: Io): Promise<number> {
+  const log = loopLog(io, Boolean((cmd.opts() as LoopCliOpts).json));
+  const first = await settingsFrom(loopOptions(cmd, io.env, (m) => log(warning(m))));
   let current = first;
   const stop = new AbortController();
   const wake = new Wake();
@@ -101,8 +135,7 @@ export async function runLoopCommand(cmd: Command, o: LoopCliOpts & Parameters<t
       wake,
       log,
       reload: async () => {
-        const vars = optionsFileVars(o.optionsFile, (m) => log(warning(m)));
-        current = await settingsFrom(layerOptions(cmd, vars, process.env, o.optionsFile ?? "options file"));
+        current = await settingsFrom(loopOptions(cmd, io.env, (m) => log(warning(m))));
         return current;
       },
     });

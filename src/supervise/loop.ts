@@ -8,6 +8,9 @@ import { releaseGarbage } from "./memory.js";
 import { closeRun, error, holdGatewayLock, info, openRun, releaseGatewayLock, supervisedPass, warning, type Log, type RunState } from "./run.js";
 import type { Schedule } from "./schedule.js";
 import { MetricsFile } from "../report/metrics.js";
+import type { PassResult } from "../pass.js";
+import { PressureWatch, shownPressure } from "./pressure.js";
+import type { PressureConfig } from "./trigger.js";
 
 /** Everything an options-file reload may change. */
 export interface LoopSettings {
@@ -16,6 +19,8 @@ export interface LoopSettings {
   metricsFile: string | null;
   /** The settings as name -> text, to log what a reload changed. */
   shown: Record<string, string>;
+  /** Pressure triggers looked at between passes (--memory-low, --tasks-low, --memory-psi). Default null (none). */
+  pressure?: PressureConfig | null;
 }
 
 /** A reload request (SIGHUP): the handler only sets it and wakes the loop; the loop does the work. */
@@ -81,7 +86,8 @@ async function sleepUntil(atMs: number, stop: AbortSignal, wake: Wake): Promise<
 
 export function describeSpec(g: GatewaySpec): string {
   if (g.kind === "pid") return `pid ${g.pid}`;
-  if (g.kind === "name") return `name ${JSON.stringify(g.name)}`;
+  if (g.kind === "name") return `name ${JSON.stringify(g.name)}${g.all ? " (--all: each one)" : ""}`;
+  if (g.kind === "host") return "none (host-wide orphans)";
   if (g.kind === "pidfile") return `pidfile ${g.path}`;
   return `${g.user ? "user unit" : "unit"} ${g.unit}`;
 }
@@ -125,9 +131,46 @@ function claimAtStart(state: RunState, config: PassConfig, log: Log): void {
 }
 
 /** What the loop does at each slot: one supervised pass, then its garbage handed back before the wait. */
-export async function loopPass(state: RunState, config: PassConfig, stop: AbortSignal, log: Log): Promise<void> {
-  await supervisedPass(state, config, { signal: stop }, log);
+export async function loopPass(state: RunState, config: PassConfig, stop: AbortSignal, log: Log): Promise<PassResult | null> {
+  const result = await supervisedPass(state, config, { signal: stop }, log);
   releaseGarbage();
+  return result;
+}
+
+/**
+ * Waits for the slot at `atMs` as sleepUntil does, looking at the pressure triggers every everyMs
+ * meanwhile (the first look at once). "pressure" when a trigger says a pass is due now.
+ */
+async function waitForSlot(atMs: number, stop: AbortSignal, wake: Wake, pressure: PressureWatch | null): Promise<"slot" | "pressure"> {
+  if (pressure === null) {
+    await sleepUntil(atMs, stop, wake);
+    return "slot";
+  }
+  while (!stop.aborted && !wake.requested && Date.now() < atMs) {
+    if (pressure.look(Date.now())) return "pressure";
+    await sleepUntil(Math.min(atMs, Date.now() + pressure.config.everyMs), stop, wake);
+  }
+  return "slot";
+}
+
+/** The pressure watch of these settings, following the gateway as it stands now (--tasks-low watches its limit). */
+function watchFor(settings: LoopSettings, log: Log): PressureWatch | null {
+  if (!settings.pressure) return null;
+  const watch = new PressureWatch(settings.pressure, settings.config.procRoot, log);
+  if (settings.pressure.tasksLow !== null) {
+    try {
+      watch.follow(resolveGateway(settings.config.gateway, settings.config.procRoot, protectedPidsOf(settings.config.procRoot, process.pid)).pid);
+    } catch (err) {
+      if (!(err instanceof GatewayNotFoundError || err instanceof GatewayGoneError)) throw err;
+    }
+  }
+  return watch;
+}
+
+function describePressure(p: PressureConfig | null | undefined): string {
+  if (!p) return "";
+  const on = Object.entries(shownPressure(p)).filter(([k, v]) => k !== "pressure-every" && v !== "(off)");
+  return `, pressure ${on.map(([k, v]) => `${k} ${v}`).join(", ")} (a look every ${p.everyMs}ms)`;
 }
 
 /**
@@ -145,20 +188,32 @@ export async function runLoop(first: LoopSettings, deps: LoopDeps): Promise<numb
     log(
       info(
         `started: schedule "${settings.schedule.expression}" (${settings.schedule.tz}), gateway ${describeSpec(settings.config.gateway)}` +
-          `${settings.config.dryRun ? ", dry run" : ""}${state.lock ? `, lock ${state.lock.lock.path}` : ""}`,
+          `${settings.config.dryRun ? ", dry run" : ""}${state.lock ? `, lock ${state.lock.lock.path}` : ""}${describePressure(settings.pressure)}`,
       ),
     );
+    let pressure = watchFor(settings, log);
     let next = settings.schedule.nextAfter(Date.now());
     while (!stop.aborted) {
       if (next.fallback) log(warning(`schedule "${settings.schedule.expression}" gave no next run time; trying again at ${new Date(next.atMs).toISOString()}`));
-      await sleepUntil(next.atMs, stop, wake);
+      const why = await waitForSlot(next.atMs, stop, wake, pressure);
       if (stop.aborted) break;
+      if (why === "pressure" && pressure !== null) {
+        // Same policy, same one-at-a-time loop: the pass runs here, between slots.
+        const result = await loopPass(state, settings.config, stop, log);
+        pressure.passed(Date.now());
+        pressure.follow(result?.plan.gateway.pid ?? null);
+        // A slot the pressure pass ran through is not run again right after it.
+        if (Date.now() >= next.atMs) next = settings.schedule.nextAfter(Date.now());
+        continue;
+      }
       if (wake.take()) {
         try {
           const fresh = await deps.reload();
           applySettings(state, settings, fresh, log);
           const scheduleChanged = fresh.schedule.expression !== settings.schedule.expression || fresh.schedule.tz !== settings.schedule.tz;
+          const pressureChanged = JSON.stringify(fresh.pressure ?? null) !== JSON.stringify(settings.pressure ?? null) || fresh.config.procRoot !== settings.config.procRoot;
           settings = fresh;
+          if (pressureChanged) pressure = watchFor(settings, log);
           if (scheduleChanged) next = settings.schedule.nextAfter(Date.now());
         } catch (err) {
           log(error(`reload failed: ${(err as Error).message}; keeping the old options`));
@@ -167,7 +222,9 @@ export async function runLoop(first: LoopSettings, deps: LoopDeps): Promise<numb
       }
       if (Date.now() < next.atMs) continue;
       const slotMs = next.atMs;
-      await loopPass(state, settings.config, stop, log);
+      const result = await loopPass(state, settings.config, stop, log);
+      pressure?.passed(Date.now());
+      pressure?.follow(result?.plan.gateway.pid ?? null);
       if (stop.aborted) break;
       const endedMs = Date.now();
       next = settings.schedule.nextAfter(slotMs);

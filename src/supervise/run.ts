@@ -2,12 +2,14 @@
 // lock, the metrics file, what we know of the gateway, and the error throttle live here, not in globals.
 import type { PassConfig } from "../config.js";
 import type { ActivityHistory } from "../decide/activity.js";
-import { openHistory, runPass, type PassResult } from "../pass.js";
+import { openHistory, type PassResult } from "../pass.js";
+import { isEvery, runEvery, runOne } from "../fleet/run.js";
 import type { GatewayIdentity } from "../proc/gateway.js";
 import { GatewayNotFoundError } from "../proc/gateway.js";
 import { GatewayGoneError } from "../proc/snapshot.js";
 import type { ReportEvent } from "../report/events.js";
 import { MetricsFile } from "../report/metrics.js";
+import { RollupCache } from "../proc/memread.js";
 import { heldMessage, LockDirError, lockGateway, LockHeldError, type Lock } from "./lock.js";
 
 export type Log = (event: ReportEvent) => void;
@@ -68,6 +70,10 @@ export interface RunState {
   errors: Throttle;
   /** The activity guard's history (--idle), opened at the first pass that needs it and kept in memory. */
   history: ActivityHistory | null;
+  /** smaps_rollup reads reused between a loop's passes while a process's RSS holds still. */
+  rollups: RollupCache;
+  /** --all: one lock-holding run per gateway process ("pid:startTicks"), kept while it lives. Default empty. */
+  each?: Map<string, RunState>;
 }
 
 export interface RunOptions {
@@ -81,11 +87,13 @@ export interface RunOptions {
 export function openRun(o: RunOptions, log: Log): RunState {
   const metrics = o.metricsFile === null ? null : new MetricsFile(o.metricsFile);
   if (metrics?.carryOverProblem) log(warning(`metrics: ${metrics.carryOverProblem}`));
-  return { locking: o.lock, lock: null, env: o.env ?? process.env, metrics, gateway: new GatewayWatch(), errors: new Throttle(ERROR_LOG_INTERVAL_MS), history: null };
+  return { locking: o.lock, lock: null, env: o.env ?? process.env, metrics, gateway: new GatewayWatch(), errors: new Throttle(ERROR_LOG_INTERVAL_MS), history: null, rollups: new RollupCache() };
 }
 
 export function closeRun(state: RunState): void {
   releaseGatewayLock(state);
+  for (const sub of state.each?.values() ?? []) closeRun(sub);
+  state.each?.clear();
 }
 
 /** Lets go of the gateway lock we hold, if any (a dry run after a reload, the end of the run). */
@@ -133,6 +141,46 @@ export function writeMetrics(state: RunState, log: Log): void {
 }
 
 /**
+ * --all in the loop: a pass per gateway of the name, each holding its own lock between passes (released
+ * when that process is gone). A gateway locked by another reaper or gone mid-pass is logged (throttled);
+ * the others are carried out. Returns the last gateway's result, or null when none got a pass.
+ */
+async function supervisedEvery(state: RunState, config: PassConfig, hooks: { signal: AbortSignal }, log: Log): Promise<PassResult | null> {
+  const each = (state.each ??= new Map());
+  const seen = new Set<string>();
+  const outcomes = await runEvery(config, () => ({
+    signal: hooks.signal,
+    ...(state.history ? { history: state.history } : {}),
+    onGateway: (g) => {
+      const key = `${g.pid}:${g.startTicks}`;
+      seen.add(key);
+      let sub = each.get(key);
+      if (!sub) each.set(key, (sub = openRun({ lock: state.locking, metricsFile: null, env: state.env }, log)));
+      holdGatewayLock(sub, g, log);
+    },
+  }));
+  for (const [key, sub] of each) {
+    if (seen.has(key)) continue;
+    closeRun(sub);
+    each.delete(key);
+  }
+  let last: PassResult | null = null;
+  for (const out of outcomes) {
+    if ("error" in out) {
+      const text = state.errors.pass(`gateway ${out.gateway.pid}: not acting this pass: ${out.error.message}`, Date.now());
+      if (text) log(warning(text));
+      continue;
+    }
+    for (const w of out.result.warnings) log(warning(w));
+    if (last === null) state.gateway.found(out.result.plan.gateway, log);
+    state.metrics?.recordPass(out.result, Date.now(), last !== null);
+    log({ kind: "pass", at: Date.now(), result: out.result });
+    last = out.result;
+  }
+  return last;
+}
+
+/**
  * One pass of a loop: run the pipeline (which locks the gateway it resolves), follow the gateway, count,
  * log. Never throws: a problem inside the pass is logged (throttled). A gateway locked by another live
  * reaper is logged (throttled) and the pass does not act; the next pass tries again.
@@ -145,13 +193,14 @@ export async function supervisedPass(state: RunState, config: PassConfig, hooks:
       if (opened.warning) log(warning(opened.warning));
       state.history = opened.history;
     }
-    const result = await runPass(config, { signal: hooks.signal, onGateway: (g) => holdGatewayLock(state, g, log), ...(state.history ? { history: state.history } : {}) });
+    if (isEvery(config)) return await supervisedEvery(state, config, hooks, log);
+    const result = await runOne(config, { signal: hooks.signal, rollups: state.rollups, onGateway: (g) => holdGatewayLock(state, g, log), ...(state.history ? { history: state.history } : {}) });
     for (const w of result.warnings) {
       // A session store that cannot be read stays so pass after pass: said once per throttle interval.
       const text = w.startsWith("sessions") ? state.errors.pass(w, Date.now()) : w;
       if (text) log(warning(text));
     }
-    state.gateway.found(result.plan.gateway, log);
+    if (result.plan.scope !== "host") state.gateway.found(result.plan.gateway, log);
     state.metrics?.recordPass(result, Date.now());
     log({ kind: "pass", at: Date.now(), result });
     return result;

@@ -21,8 +21,10 @@ export interface UnitOptions {
   optionsFile: string;
   /** Directories the services may write besides their runtime and state dirs (the metrics and state files'). */
   writablePaths: string[];
-  /** System units only: run as this user (the gateway's) with no capabilities at all. Null: root with CAP_KILL + CAP_SYS_PTRACE. */
+  /** System units only: run as this user (the gateway's) with no capabilities at all. Null: root with CAP_KILL, CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH. */
   runAs: string | null;
+  /** Options for the supervisor's line only (the pressure triggers, which act between a loop's passes), split into words. Default []. */
+  supervisorArgs?: string[];
 }
 
 export const SUPERVISOR_SCHEDULE = "* * * * *";
@@ -39,39 +41,43 @@ export function execWord(word: string): string {
   return `"${escaped.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n").replace(/\t/g, "\\t")}"`;
 }
 
-function sandbox(o: UnitOptions): string[] {
-  const caps =
-    o.user === true
-    ? ["# A user manager grants no capabilities: the reaper can signal and read the user's own processes only.", "CapabilityBoundingSet="]
-    : o.runAs !== null
-      ? [
-          "# Runs as the gateway's user: same uid, so signalling its servers and reading their /proc files",
-          "# (cwd, io) needs no capability at all.",
-          `User=${o.runAs}`,
-          "# RuntimeDirectory= below makes /run/mcp-reaper owned by this user: the lock goes there, where a",
-          "# manual run as the same user looks first (not /tmp, which PrivateTmp= makes private to each unit).",
-          "CapabilityBoundingSet=",
-        ]
-      : [
-          "# Runs as root to reach a gateway of ANOTHER user, with two capabilities only: CAP_KILL to signal",
-          "# that user's servers, CAP_SYS_PTRACE because /proc/PID/cwd and /proc/PID/io of another uid are",
-          "# ptrace-checked (without it working dirs and activity read as unknown). The syscall filter below",
-          "# has no ptrace(2) or process_vm_readv(2) (@debug), so the capability widens /proc reads only.",
-          "# If the gateway runs as one user, prefer `mcp-reaper systemd print --run-as USER` (no capabilities).",
-          "CapabilityBoundingSet=CAP_KILL CAP_SYS_PTRACE",
-        ];
+/**
+ * What a user manager can apply: filters that need no namespace (seccomp, with NoNewPrivileges). Under
+ * systemd 252 an unprivileged user manager cannot set up namespaces for a unit: it skips PrivateNetwork=,
+ * PrivateTmp= and the like with a notice (`network namespace setup failed, ignoring`) and fails the unit
+ * on others (218/CAPABILITIES for CapabilityBoundingSet= with PrivateDevices=, 226/NAMESPACE for
+ * ProtectKernelLogs=). PrivateUsers=yes would let it, but in a user namespace of its own the reaper can
+ * no longer read the user's other processes' /proc/PID/io, cwd and environ (Permission denied: the
+ * ptrace check wants CAP_SYS_PTRACE in their namespace), so the activity guard would never see an idle
+ * server and nothing would ever be reaped. So user units carry only what really applies.
+ */
+const FILTERS = [
+  "NoNewPrivileges=yes",
+  "RestrictNamespaces=yes",
+  "RestrictRealtime=yes",
+  "RestrictSUIDSGID=yes",
+  "LockPersonality=yes",
+  "# AF_UNIX: systemctl talks to the service manager over a unix socket. AF_NETLINK: ss -xa (--orphans);",
+  "# without it ss falls back to /proc/net/unix, which has no peers.",
+  "RestrictAddressFamilies=AF_UNIX AF_NETLINK",
+  "# No MemoryDenyWriteExecute=: Node's JIT needs writable code pages.",
+  "SystemCallArchitectures=native",
+  "SystemCallFilter=@system-service",
+  "SystemCallFilter=~@privileged @resources",
+  "SystemCallErrorNumber=EPERM",
+];
+
+/** The rest of the sandbox: namespaces and mounts, which only the system manager sets up. */
+function namespaces(o: UnitOptions): string[] {
   return [
-    "# Sandbox: the reaper reads /proc, may run systemctl (--gateway-unit), sends signals, and writes",
-    "# only its lock (RuntimeDirectory), its activity history (StateDirectory) and, with --metrics-file or",
-    "# --state-file, those files (ReadWritePaths).",
-    ...caps,
-    "NoNewPrivileges=yes",
     "ProtectSystem=strict",
     "ProtectHome=read-only",
     "# A --gateway-pidfile under /tmp is not visible with PrivateTmp: keep pidfiles in /run.",
     "PrivateTmp=yes",
     "PrivateDevices=yes",
-    "PrivateNetwork=yes",
+    "# The host's network namespace: --orphans asks the kernel (ss -xa, sock_diag over netlink) for the peers",
+    "# of the gateway's unix sockets, which a private namespace does not list. No IP at all instead:",
+    "PrivateNetwork=no",
     "IPAddressDeny=any",
     "PrivateMounts=yes",
     "ProtectKernelTunables=yes",
@@ -80,17 +86,15 @@ function sandbox(o: UnitOptions): string[] {
     "ProtectControlGroups=yes",
     "ProtectClock=yes",
     "ProtectHostname=yes",
-    "RestrictNamespaces=yes",
-    "RestrictRealtime=yes",
-    "RestrictSUIDSGID=yes",
-    "LockPersonality=yes",
-    "# AF_UNIX only: systemctl talks to the service manager over a unix socket.",
-    "RestrictAddressFamilies=AF_UNIX",
-    "# No MemoryDenyWriteExecute=: Node's JIT needs writable code pages.",
-    "SystemCallArchitectures=native",
-    "SystemCallFilter=@system-service",
-    "SystemCallFilter=~@privileged @resources",
-    "SystemCallErrorNumber=EPERM",
+    ...(o.writablePaths.length > 0
+      ? ["# `-`: a directory that is missing at start is skipped instead of failing the unit (226/NAMESPACE);", "# the write is then refused and logged every pass. `systemd install` creates them."]
+      : []),
+    ...o.writablePaths.map((p) => `ReadWritePaths=-${execWord(p)}`),
+  ];
+}
+
+function sandbox(o: UnitOptions): string[] {
+  const files = [
     "# The metrics file must be readable by node_exporter.",
     "UMask=0022",
     "# The lock lives here; kept across stops so the timer's runs and the supervisor share one.",
@@ -98,19 +102,60 @@ function sandbox(o: UnitOptions): string[] {
     "RuntimeDirectoryPreserve=yes",
     "# --idle keeps its activity history here ($STATE_DIRECTORY/activity.json), so timer runs learn from each other.",
     "StateDirectory=mcp-reaper",
-    ...o.writablePaths.map((p) => `ReadWritePaths=${execWord(p)}`),
+  ];
+  if (o.user === true) {
+    return [
+      "# Sandbox: the reaper reads /proc, may run systemctl (--gateway-unit) and ss (--orphans), and signals",
+      "# the user's own processes. A user manager grants no capabilities and sets up no namespaces (mount,",
+      "# network, user): a user namespace of its own would hide the user's other processes' /proc/PID/io,",
+      "# cwd and environ from the reaper (seen under systemd 252), so these units carry only the filters a",
+      "# user manager applies. For the full sandbox, use system units (--run-as USER).",
+      ...FILTERS,
+      ...files,
+    ];
+  }
+  const caps =
+    o.runAs !== null
+      ? [
+          "# Runs as the gateway's user: same uid, so signalling its servers and reading their /proc files",
+          "# (cwd, io, environ, fd) needs no capability at all.",
+          `User=${o.runAs}`,
+          "# RuntimeDirectory= below makes /run/mcp-reaper owned by this user: the lock goes there, where a",
+          "# manual run as the same user looks first (not /tmp, which PrivateTmp= makes private to each unit).",
+          "CapabilityBoundingSet=",
+        ]
+      : [
+          "# Runs as root to reach a gateway of ANOTHER user, with three capabilities only: CAP_KILL to signal",
+          "# that user's servers; CAP_SYS_PTRACE because /proc/PID/cwd, io, environ and fd/ of another uid are",
+          "# ptrace-checked; CAP_DAC_READ_SEARCH because io and environ (0400) and fd/ (0500) belong to that uid",
+          "# and fail the file permission check first (without it activity is always unknown, so nothing idle",
+          "# is ever reaped, and --orphans cannot read fds). The syscall filter below has no ptrace(2) or",
+          "# process_vm_readv(2) (@debug), so these widen /proc reads only; nothing is written with them.",
+          "# If the gateway runs as one user, prefer `mcp-reaper systemd print --run-as USER` (no capabilities).",
+          "CapabilityBoundingSet=CAP_KILL CAP_SYS_PTRACE CAP_DAC_READ_SEARCH",
+        ];
+  return [
+    "# Sandbox: the reaper reads /proc, may run systemctl (--gateway-unit) and ss (--orphans), sends signals,",
+    "# and writes only its lock (RuntimeDirectory), its activity history (StateDirectory) and, with",
+    "# --metrics-file or --state-file, those files (ReadWritePaths).",
+    ...caps,
+    ...FILTERS,
+    ...namespaces(o),
+    ...files,
   ];
 }
 
 /**
  * Defaults the services set in their environment, so the options file (and the command line) still
- * override them: the activity guard on. (No NODE_OPTIONS: the loop's full GC after each pass keeps
+ * override them: the activity guard on (MCP_REAPER_IDLE=0, or empty, in the options file turns it off).
+ * (No NODE_OPTIONS: the loop's full GC after each pass keeps
  * its RSS flat under Node's defaults; see src/supervise/memory.ts.)
  */
 const SERVICE_ENV = ["Environment=MCP_REAPER_IDLE=10m"];
 
-function execStart(o: UnitOptions, extra: string[]): string {
-  return ["ExecStart=" + [o.node, o.bin].map(execWord).join(" "), ...extra, ...o.args.map(execWord)].join(" ");
+/** An ExecStart= (or ExecReload=) line: node, the bin, `extra` (already unit text), the options, `tail`. */
+function execLine(o: UnitOptions, extra: string[], key = "ExecStart", tail: string[] = []): string {
+  return [`${key}=` + [o.node, o.bin].map(execWord).join(" "), ...extra, ...o.args.map(execWord), ...tail].join(" ");
 }
 
 /** The three units, in install order: name and text. */
@@ -125,9 +170,12 @@ export function renderUnits(o: UnitOptions): { name: string; text: string }[] {
     "",
     "[Service]",
     "Type=oneshot",
+    "# Exit 3 is \"gateway not found\": a gateway that is down (restarting, stopped) is no failure of the",
+    "# reaper, so the unit is not marked failed on every tick; the line in the journal says it.",
+    "SuccessExitStatus=3",
     ...SERVICE_ENV,
     `EnvironmentFile=-${o.optionsFile}`,
-    execStart(o, []),
+    execLine(o, []),
     "SyslogIdentifier=mcp-reaper",
     ...sandbox(o),
     "",
@@ -145,6 +193,7 @@ export function renderUnits(o: UnitOptions): { name: string; text: string }[] {
     "WantedBy=timers.target",
     "",
   ];
+  const loop = ["--schedule", execWord(o.schedule), "--options-file", o.optionsFile, ...(o.supervisorArgs ?? []).map(execWord)];
   const supervisor = [
     "# mcp-reaper supervisor: the long-running loop (a pass on a cron schedule, following gateway restarts).",
     "# Settings: --options-file rather than EnvironmentFile=, because `systemctl reload` (SIGHUP) re-reads",
@@ -157,12 +206,16 @@ export function renderUnits(o: UnitOptions): { name: string; text: string }[] {
     "[Service]",
     "Type=exec",
     ...SERVICE_ENV,
-    execStart(o, ["--schedule", execWord(o.schedule), "--options-file", o.optionsFile]),
-    "ExecReload=/bin/kill -HUP $MAINPID",
+    execLine(o, loop),
+    "# The same command line with --reload: reads the options as the loop would and sends it SIGHUP only",
+    "# when they are good; otherwise it says why and exits 2, so `systemctl reload` fails instead of",
+    "# reporting success for options the loop would reject.",
+    execLine(o, loop, "ExecReload", ["--reload", "$MAINPID"]),
     "Restart=on-failure",
     "RestartSec=10s",
-    "# Exit 2 (bad options) and 5 (another reaper holds the lock) do not get better by restarting.",
-    "RestartPreventExitStatus=2 5",
+    "# Exit 2 (bad options), 5 (another reaper holds the lock) and a sandbox the manager cannot set up",
+    "# (218/CAPABILITIES, 226/NAMESPACE) do not get better by restarting every 10 s for ever.",
+    "RestartPreventExitStatus=2 5 218 226",
     "# SIGTERM cuts a pass's grace wait short (survivors get SIGKILL); the loop exits within seconds.",
     "TimeoutStopSec=15s",
     "SyslogIdentifier=mcp-reaper",

@@ -47,7 +47,9 @@ describe("usage errors: exit 2, one line, nothing done", () => {
     [["--gateway-pid", "-5"], /-5/],
     [["--gateway-pid", "0"], /whole number >= 1/],
     [["--gateway-pid", "1.5"], /whole number >= 1/],
-    [["--gateway-pid", "1"], /init/],
+    [["--all"], /--all goes with --gateway-name/],
+    [["--gateway-pid", "2", "--all"], /--all goes with --gateway-name/],
+    [["--orphans", "--orphan-env", "A=b"], /--orphan-env ties orphans to a named gateway/],
     [["--gateway-pid", "2", "--keep", "0"], /--keep must be a whole number >= 1, got "0"/],
     [["--gateway-pid", "2", "--grace", "-1"], /not a duration: "-1"/],
     [["--gateway-pid", "2", "--min-age", "5 parsecs"], /not a duration/],
@@ -61,7 +63,7 @@ describe("usage errors: exit 2, one line, nothing done", () => {
     [["systemd", "print", "--gateway-pid", "1234", "--options-file", "/tmp/reaper-options"], /PrivateTmp/],
     [["--gateway-pid", "2", "extra"], /too many arguments/],
     [["--gateway-name", ""], /must not be empty/],
-    [["--gateway-pid", "2", "--idle", "0"], /--idle 0 would call every instance idle/],
+    [["--gateway-pid", "2", "--reload", "5"], /--reload goes with --schedule/],
     [["--gateway-pid", "2", "--idle", "soon"], /not a duration: "soon"/],
     [["--gateway-pid", "2", "--session-idle", "0"], /--session-idle 0 would call every session idle/],
     [["--gateway-pid", "2", "--session-idle", "2h", "--no-sessions"], /--session-idle needs the session store/],
@@ -70,6 +72,9 @@ describe("usage errors: exit 2, one line, nothing done", () => {
   for (const [args, pattern] of table) {
     it(JSON.stringify(args), () => assertOneLineError(run(args), 2, pattern));
   }
+  it("pid 1 that is init, or our own ancestor, is refused as the gateway: exit 3, one line", () => {
+    assertOneLineError(run(["--gateway-pid", "1", "-n"]), 3, /refusing pid 1 as the gateway/);
+  });
   it("reads options from the environment too, with the same validation", () => {
     assertOneLineError(run(["--gateway-pid", "2"], { MCP_REAPER_KEEP: "zero" }), 2, /--keep must be a whole number/);
     assertOneLineError(run(["--gateway-pid", "2", "--session-idle", "1h"], { MCP_REAPER_NO_SESSIONS: "1" }), 2, /--session-idle needs the session store/);

@@ -10,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ensureLockDir, lockDir, lockPathFor } from "../../src/supervise/lock.js";
 import { renderUnits, SHIPPED } from "../../src/systemd/units.js";
+import { copyForOtherUsers } from "../otheruser.js";
 import { parsePrometheusText } from "../unit/prom.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/mcp-reaper.js", import.meta.url));
@@ -158,8 +159,11 @@ describe("one reaper per gateway", () => {
 });
 
 describe("the lock directory", () => {
-  it("one others may write to is refused: exit 2, one line; the same directory at 0700 is used", { skip: process.getuid?.() !== 0 && "needs root to run as another user" }, () => {
-    // As "nobody" with MCP_REAPER_LOCK_DIR naming a directory of our own making.
+  it("one others may write to is refused: exit 2, one line; the same directory at 0700 is used", { skip: process.getuid?.() !== 0 && "needs root to run as another user" }, (t) => {
+    // As "nobody" with MCP_REAPER_LOCK_DIR naming a directory of our own making, running a copy of the
+    // CLI that user can reach.
+    const copy = copyForOtherUsers();
+    if ("skip" in copy) return t.skip(copy.skip);
     const parent = mkdtempSync(join(tmpdir(), "reaper-nobody-"));
     try {
       chmodSync(parent, 0o755);
@@ -168,7 +172,7 @@ describe("the lock directory", () => {
       chmodSync(theirs, 0o777);
       chownSync(theirs, 65534, 65534);
       const asNobody = (): ReturnType<typeof run> => {
-        const r = spawnSync(process.execPath, [BIN, "--gateway-pid", String(sleeper.pid)], { encoding: "utf8", timeout: 20_000, uid: 65534, gid: 65534, env: { PATH: process.env.PATH, MCP_REAPER_LOCK_DIR: theirs } });
+        const r = spawnSync(process.execPath, [copy.bin, "--gateway-pid", String(sleeper.pid)], { encoding: "utf8", timeout: 20_000, cwd: copy.root, uid: 65534, gid: 65534, env: { PATH: process.env.PATH, MCP_REAPER_LOCK_DIR: theirs } });
         return { code: r.status, stdout: r.stdout, stderr: r.stderr };
       };
       assertOneLineError(asNobody(), 2, new RegExp(`lock directory ${theirs} is group- or world-writable \\(mode 0777\\); refusing it`));
@@ -178,6 +182,7 @@ describe("the lock directory", () => {
       assert.equal(ok.code, 0, ok.stderr);
     } finally {
       rmSync(parent, { recursive: true, force: true });
+      copy.remove();
     }
   });
 });

@@ -7,7 +7,6 @@ import { accessSync, chownSync, constants, existsSync, mkdtempSync, readFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { execute } from "../../src/act/execute.js";
 import { DEFAULT_MATCH, instancesOf, plan, type Plan, type PlannedInstance, type Policy } from "../../src/decide/planner.js";
 import { type World } from "../../src/demo/world.js";
@@ -15,9 +14,9 @@ import { runPass } from "../../src/pass.js";
 import { readStat } from "../../src/proc/read.js";
 import { protectedPidsOf, takeSnapshot } from "../../src/proc/snapshot.js";
 import { formatPass } from "../../src/report/human.js";
+import { copyForOtherUsers } from "../otheruser.js";
 import { scriptedGateway, until, worldPerTest } from "./worlds.js";
 
-const BIN = fileURLToPath(new URL("../../../bin/mcp-reaper.js", import.meta.url));
 const POLICY: Policy = { keep: 1, minAgeMs: 0, match: DEFAULT_MATCH, ignore: null, idleMs: null };
 const NOBODY = 65534;
 
@@ -130,10 +129,14 @@ describe("act step under faults", () => {
     chownSync(lockDir, NOBODY, NOBODY);
     t.after(() => rmSync(lockDir, { recursive: true, force: true }));
     const env = { ...process.env, MCP_REAPER_LOCK_DIR: lockDir };
+    // A copy of the CLI that user can reach: the checkout may sit under a 0700 directory.
+    const copy = copyForOtherUsers();
+    if ("skip" in copy) return t.skip(copy.skip);
+    t.after(copy.remove);
     const asNobody = (args: string[]): ReturnType<typeof spawnSync> =>
-      spawnSync(setpriv, [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", process.execPath, BIN, ...args], { encoding: "utf8", timeout: 30_000, env });
+      spawnSync(setpriv, [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", process.execPath, copy.bin, ...args], { encoding: "utf8", timeout: 30_000, cwd: copy.root, env });
     const probe = asNobody(["--version"]);
-    if (probe.status !== 0) return t.skip(`uid ${NOBODY} cannot run ${BIN} (node or the worktree not readable by it): ${String(probe.stderr).trim().split("\n")[0]}`);
+    if (probe.status !== 0) return t.skip(`uid ${NOBODY} cannot run ${copy.bin}: ${String(probe.stderr).trim().split("\n")[0]}`);
 
     const w = await world({ sessions: 2 });
     const r = asNobody(["--gateway-pid", String(w.gatewayPid), "--min-age", "0", "--grace", "1s", "--json"]);

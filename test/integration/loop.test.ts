@@ -14,6 +14,7 @@ import { startWorld, type World } from "../../src/demo/world.js";
 import { readStat } from "../../src/proc/read.js";
 import { protectedPidsOf, takeSnapshot } from "../../src/proc/snapshot.js";
 import { lockDir, lockPathFor } from "../../src/supervise/lock.js";
+import { copyForOtherUsers } from "../otheruser.js";
 import { parsePrometheusText } from "../unit/prom.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/mcp-reaper.js", import.meta.url));
@@ -60,8 +61,8 @@ const LOCKS = mkdtempSync(join(tmpdir(), "reaper-loop-locks-"));
 after(() => rmSync(LOCKS, { recursive: true, force: true }));
 const ENV = { PATH: process.env.PATH, MCP_REAPER_LOCK_DIR: LOCKS };
 
-function startLoop(args: string[], spawnOptions: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): Loop {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env: ENV, ...spawnOptions });
+function startLoop(args: string[], spawnOptions: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number; cwd?: string } = {}, bin = BIN): Loop {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"], env: ENV, ...spawnOptions });
   let out = "";
   let err = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
@@ -195,10 +196,14 @@ describe("supervisor loop", () => {
     assert.equal((loop.stderr().match(/gateway not found/g) ?? []).length, 1, `absence logged once:\n${loop.stderr()}`);
     assert.equal((loop.stdout().match(/pass: /g) ?? []).length, passesBefore);
 
-    const b = await startWorld({ sessions: 2, types: ["fetch"], decoy: false, dir: wdir });
+    // One session first, the second once the loop has found the new gateway: with both started at once
+    // under the running loop (--min-age 0), a pass could reap session 1 before it was ready, failing the
+    // start (seen at load average 20+ on 2 cores).
+    const b = await startWorld({ sessions: 1, types: ["fetch"], decoy: false, dir: wdir });
     worlds.push(b);
     assert.notEqual(b.gatewayPid, a.gatewayPid);
     await waitFor(() => new RegExp(`info: gateway is back: pid ${b.gatewayPid}`).test(loop.stderr()), 10_000, "new gateway found", loop);
+    await b.startSession();
     await waitFor(() => countsByType(b.gatewayPid).get([...countsByType(b.gatewayPid).keys()][0] as string) === 1, 10_000, "new gateway's duplicate reaped", loop);
     // The restarted gateway is another process: its own lock, the old one let go.
     assert.equal(readFileSync(lockPathFor(identity(b.gatewayPid), ENV), "utf8").split(" ")[0], String(loop.child.pid), "the loop holds the new gateway's lock");
@@ -250,6 +255,9 @@ describe("one reaper per gateway process, however it is named", () => {
 
   it("without MCP_REAPER_LOCK_DIR the lock directory ignores XDG_RUNTIME_DIR: a one-shot with another one, or none, exits 5", async (t) => {
     if (process.getuid?.() !== 0) return t.skip("needs root to run the reapers as another user");
+    const copy = copyForOtherUsers();
+    if ("skip" in copy) return t.skip(copy.skip);
+    t.after(copy.remove);
     // As uid 65534, whose lock directory is /tmp/mcp-reaper-65534 here (no /run/mcp-reaper or /run/user/65534
     // of its own): removed after unless it was there before.
     const NOBODY = 65534;
@@ -265,13 +273,13 @@ describe("one reaper per gateway process, however it is named", () => {
     };
     const w = await startWorld({ sessions: 3, types: ["fetch"], decoy: false });
     worlds.push(w);
-    const asNobody = { uid: NOBODY, gid: NOBODY };
+    const asNobody = { uid: NOBODY, gid: NOBODY, cwd: copy.root };
     // --keep 5: the loop holds the lock but reaps nothing.
-    const loop = startLoop(["--gateway-pid", String(w.gatewayPid), "--schedule", "* * * * * *", "--keep", "5"], { ...asNobody, env: { PATH: process.env.PATH, XDG_RUNTIME_DIR: xdg() } });
+    const loop = startLoop(["--gateway-pid", String(w.gatewayPid), "--schedule", "* * * * * *", "--keep", "5"], { ...asNobody, env: { PATH: process.env.PATH, XDG_RUNTIME_DIR: xdg() } }, copy.bin);
     await waitFor(() => new RegExp(`pass: gateway ${w.gatewayPid} .*0 reaped`).test(loop.stdout()), 10_000, "a pass of the loop", loop);
     const before = w.livePids().sort((x, y) => x - y);
     const once = (env: NodeJS.ProcessEnv): ReturnType<typeof spawnSync> =>
-      spawnSync(process.execPath, [BIN, "--gateway-pid", String(w.gatewayPid), "--min-age", "0", "--grace", "1s"], { encoding: "utf8", timeout: 20_000, ...asNobody, env });
+      spawnSync(process.execPath, [copy.bin, "--gateway-pid", String(w.gatewayPid), "--min-age", "0", "--grace", "1s"], { encoding: "utf8", timeout: 20_000, ...asNobody, env });
     for (const env of [{ PATH: process.env.PATH }, { PATH: process.env.PATH, XDG_RUNTIME_DIR: xdg() }]) {
       const r = once(env);
       assert.equal(r.status, 5, `${JSON.stringify(env)}: ${String(r.stderr)}`);

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startWorld, type World } from "../../src/demo/world.js";
+import { readCmdline } from "../../src/proc/read.js";
 
 // Read /proc here rather than through the world's own helpers, so the test checks the world independently.
 interface Proc {
@@ -77,6 +78,10 @@ describe("demo world with 3 sessions, fetch ignoring SIGTERM", () => {
     const gateway = proc(world.gatewayPid);
     assert.equal(gateway?.comm, "openclaw-gatewa", "process.title sets comm, cut to 15 bytes");
     assert.deepEqual(gateway?.argv, ["openclaw-gateway"]);
+    // The title is followed by the NUL padding of the old argv area; the parser drops all of it.
+    const raw = readFileSync(`/proc/${world.gatewayPid}/cmdline`);
+    assert.ok(raw.length > "openclaw-gateway".length + 1, `padded: ${JSON.stringify(raw.toString())}`);
+    assert.deepEqual(readCmdline("/proc", world.gatewayPid), ["openclaw-gateway"]);
   });
 
   it("builds the real wrapper chains for every session", () => {

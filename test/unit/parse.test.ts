@@ -54,6 +54,15 @@ describe("parseCmdline", () => {
   it("reads a retitled process without a trailing NUL", () => {
     assert.deepEqual(parseCmdline(Buffer.from("openclaw-gateway")), ["openclaw-gateway"]);
   });
+  it("drops the NUL padding of a title set through process.title (libuv zero-fills the old argv area)", () => {
+    assert.deepEqual(parseCmdline(Buffer.from(`demo-gateway${"\0".repeat(40)}`)), ["demo-gateway"]);
+    assert.deepEqual(parseCmdline(Buffer.from(`npm exec @scope/pkg /tmp${"\0".repeat(9)}`)), ["npm exec @scope/pkg /tmp"]);
+    // Negative control: empty words between arguments are arguments, not padding.
+    assert.deepEqual(parseCmdline(Buffer.from("a\0\0\0b\0\0\0")), ["a", "", "", "b"]);
+  });
+  it("reads a cmdline of NULs only as one empty word, not as a kernel thread", () => {
+    assert.deepEqual(parseCmdline(Buffer.from("\0\0\0")), [""]);
+  });
   it("is empty for a kernel thread", () => {
     assert.deepEqual(parseCmdline(Buffer.alloc(0)), []);
   });

@@ -73,6 +73,37 @@ describe("names for matching", () => {
     assert.equal(nameOf("@modelcontextprotocol/server-filesystem"), "@modelcontextprotocol/server-filesystem");
     assert.equal(nameOf("@playwright/mcp@latest"), "@playwright/mcp@latest");
   });
+  it("a path names its package only where it runs the package (its bin link, directory, top or bin/dist/build/lib/out script)", () => {
+    // The package's own command: named after the package.
+    for (const [path, name] of [
+      ["/usr/lib/node_modules/mcp-remote/dist/proxy.js", "mcp-remote"],
+      ["/x/node_modules/@playwright/mcp/cli.js", "@playwright/mcp"],
+      ["/x/node_modules/@modelcontextprotocol/server-filesystem/build/index.js", "@modelcontextprotocol/server-filesystem"],
+      ["/x/node_modules/mcp-reaper/bin/mcp-reaper.js", "mcp-reaper"],
+      ["/x/node_modules/@modelcontextprotocol/server-memory/", "@modelcontextprotocol/server-memory"],
+      ["/v/lib/python3.12/site-packages/mcp_server_git.py", "mcp_server_git"],
+    ] as const) assert.equal(nameOf(path), name, path);
+    // Helper scripts a package ships (a gateway's workers, our demo's): named by themselves.
+    for (const [path, name] of [
+      ["/usr/lib/node_modules/mcp-reaper/dist/src/demo/worker.js", "worker.js"],
+      ["/x/node_modules/mcp-hub/dist/workers/health.js", "health.js"],
+      ["/x/node_modules/@metamcp/gateway/scripts/cleanup.js", "cleanup.js"],
+      ["/v/lib/python3.12/site-packages/mcp/server/fastmcp/worker.py", "worker.py"],
+    ] as const) assert.equal(nameOf(path), name, path);
+  });
+  it("a helper script of a package with mcp in its name is no MCP server; its bin is (negative control)", () => {
+    const mcp = /mcp|modelcontextprotocol/i;
+    assert.equal(namesIn(["node", "/usr/lib/node_modules/mcp-reaper/dist/src/demo/worker.js"]).some((n) => mcp.test(n)), false);
+    assert.equal(namesIn(["node", "/usr/lib/node_modules/mcp-reaper/bin/mcp-reaper.js"]).some((n) => mcp.test(n)), true);
+  });
+  it("two helper scripts of one package are two types named after the scripts, not one named after the package", () => {
+    const pkg = "/usr/lib/node_modules/mcp-reaper/dist/src/demo";
+    const fetch = signatureOf(["node", `${pkg}/mcp-server.js`, "--server", "fetch"], "/");
+    const memory = signatureOf(["node", `${pkg}/mcp-server.js`, "--server", "memory"], "/");
+    assert.equal(fetch.label, `${pkg}/mcp-server.js --server fetch`);
+    assert.notEqual(fetch.key, memory.key);
+    assert.notEqual(signatureOf(["node", `${pkg}/worker.js`], "/").key, signatureOf(["node", `${pkg}/other.js`], "/").key);
+  });
   it("splits shell strings into their words first", () => {
     assert.deepEqual(namesIn(["sh", "-c", "node /srv/mcp-work/worker.js; :"]), ["sh", "-c", "node", "worker.js"]);
   });

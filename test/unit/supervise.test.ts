@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { Command, Option } from "commander";
-import { UsageError } from "../../src/config.js";
+import { parseIdle, UsageError } from "../../src/config.js";
 import { readStat } from "../../src/proc/read.js";
 import { formatLine, priorityOf } from "../../src/report/line.js";
 import { escapeLabelValue, MAX_TYPE_SERIES, MetricsFile, OTHER_TYPES } from "../../src/report/metrics.js";
@@ -149,6 +149,23 @@ describe("option precedence: command line > options file > environment > default
     assert.throws(() => layerOptions(program([]), new Map([["MCP_REAPER_KEPP", "2"]]), {}, "f"), /f: unknown setting MCP_REAPER_KEPP/);
     assert.doesNotThrow(() => layerOptions(program([]), new Map([["NODE_OPTIONS", "x"]]), {}, "f"));
     assert.throws(() => layerOptions(program([]), new Map([["MCP_REAPER_USER_UNIT", "maybe"]]), {}, "f"), /f: MCP_REAPER_USER_UNIT: expected 1\/true/);
+  });
+});
+
+describe("MCP_REAPER_IDLE: the options file can turn off the guard the units switch on", () => {
+  it("0 (any unit), off and an empty value are off; a duration stays a duration; garbage is an error", () => {
+    for (const off of ["0", "0s", "0ms", "off", "OFF", "", " "]) assert.equal(parseIdle(off), null, JSON.stringify(off));
+    assert.equal(parseIdle("10m"), 600_000);
+    assert.equal(parseIdle("2"), 2000);
+    assert.throws(() => parseIdle("soon"), UsageError);
+  });
+  it("from the file over the units' Environment=MCP_REAPER_IDLE=10m", () => {
+    const cmd = new Command().exitOverride().addOption(new Option("--idle <d>").argParser(parseIdle).env("MCP_REAPER_IDLE"));
+    cmd.parse([], { from: "user" });
+    const env = { MCP_REAPER_IDLE: "10m" };
+    assert.equal(layerOptions<{ idle: number | null }>(cmd, null, env, "f").idle, 600_000);
+    assert.equal(layerOptions<{ idle: number | null }>(cmd, new Map([["MCP_REAPER_IDLE", "0"]]), env, "f").idle, null);
+    assert.equal(layerOptions<{ idle: number | null }>(cmd, new Map([["MCP_REAPER_IDLE", ""]]), env, "f").idle, null);
   });
 });
 
@@ -355,7 +372,7 @@ describe("log lines", () => {
   it("one line per event; journal priority by severity; timestamps only outside the journal", () => {
     const r = passResult({ label: "fetch\u001b[31m", kept: 1, outcomes: ["terminated", "failed"], rssBytes: 1024 });
     const line = formatLine({ kind: "pass", at: 0, result: r }, true);
-    assert.match(line, /^<3>pass: gateway 10 gw: 3 instances of 1 type: 1 kept, 2 reaped \(1 terminated, 1 failed\); 1\.0 KB reclaimed/);
+    assert.match(line, /^<3>pass: gateway 10 gw: 3 instances of 1 type: 1 kept, 2 reaped \(1 terminated, 1 failed\); 1\.0 KB RSS reclaimed/);
     assert.ok(!line.includes("\n") && !line.includes("\u001b"), line);
     assert.equal(priorityOf({ kind: "warning", at: 0, message: "x" }), 4);
     assert.equal(formatLine({ kind: "info", at: 0, message: "a\nb" }, true), "<6>info: a\\nb");

@@ -8,8 +8,9 @@ import { after, describe, it } from "node:test";
 import { DEFAULT_MATCH, instancesOf, keptPids, plan } from "../../src/decide/planner.js";
 import { loadConfigs } from "../../src/hosts/read.js";
 import { takeSnapshot } from "../../src/proc/snapshot.js";
+import { ssOutput } from "../fixtures/trees/types.js";
 import { TREES, type TreeFixture } from "../fixtures/trees/index.js";
-import { evidenceOnDescendantOnly, fdsNotAllReadable, notStdioServersInServiceCgroup, stdoutPeerGoneStdinHeld, unreachedOrphanRanksLast } from "../fixtures/trees/orphans.js";
+import { evidenceOnDescendantOnly, fdsNotAllReadable, notStdioServersInServiceCgroup, socketPeerInGateway, stdoutPeerGoneStdinHeld, unreachedOrphanRanksLast } from "../fixtures/trees/orphans.js";
 import { makeFakeProc } from "./fakeproc.js";
 
 const cleanups: (() => void)[] = [];
@@ -120,6 +121,36 @@ describe("escaped orphans: reach and the reasons in the report", () => {
   it("with some fds unreadable a lost peer is unknown, not nobody; an unreadable root is no candidate", () => {
     assert.equal(reachOf(fdsNotAllReadable).get(630), "unknown");
     assert.match(leftOf(fdsNotAllReadable).get(640) ?? "", /its fds could not be read/);
+  });
+
+  describe("socket peers that ss could not give are unknown, never \"no peer\"", () => {
+    const f = socketPeerInGateway;
+    const withSs = (ss: string | null): TreeFixture => ({ ...f, orphans: { ...f.orphans, ss } as TreeFixture["orphans"] });
+    const server = (g: TreeFixture) => {
+      const { p, snapshot } = planFixture(g);
+      return { inst: instancesOf(p).find((i) => i.rootPid === 250), peers: snapshot.escaped?.socketPeers ?? null };
+    };
+    it("negative control: with real peers the gateway holds its stdout's peer", () => {
+      const { inst, peers } = server(f);
+      assert.equal(inst?.orphan?.reach, "gateway");
+      assert.notEqual(peers, null);
+    });
+    // The same world seen through what ss gave under systemd 252's sandbox settings.
+    const cases: [string, string | null][] = [
+      ["ss failed (not installed, or exit 1)", null],
+      ["/proc/net/unix fallback, every peer 0 (RestrictAddressFamilies=AF_UNIX: no netlink)", ssOutput([[5100, 0], [5101, 0], [5102, 0], [9000, 0]])],
+      ["0 sockets listed", ssOutput([])],
+      ["another network namespace's sockets only (PrivateNetwork=yes)", ssOutput([[31, 32], [32, 31]])],
+    ];
+    for (const [what, ss] of cases) {
+      it(`${what}: reach unknown, kept, and the scan says it had no peers`, () => {
+        const { inst, peers } = server(withSs(ss));
+        assert.equal(peers, null);
+        assert.equal(inst?.orphan?.reach, "unknown");
+        assert.equal(inst?.action, "keep");
+        assert.notEqual(inst?.reasonCode, "unreachable");
+      });
+    }
   });
 
   it("an escaped orphan ranked after the in-tree instances says so", () => {
