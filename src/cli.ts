@@ -387,7 +387,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       const opt = sub.options.find((o) => o.long === flag);
       if (opt) opt.description = text;
     };
-    describe("--user", "user units (systemctl --user; WantedBy=default.target, no capabilities); with --gateway-unit it also goes on the lines");
+    describe("--user", "user units (systemctl --user; WantedBy=default.target; only the syscall filters a user manager applies: no capabilities, no namespaces); with --gateway-unit it also goes on the lines");
+    describe("--metrics-file", "goes on the lines; its directory becomes ReadWritePaths=-DIR (install creates it when missing)");
     describe("--schedule", 'the supervisor\'s schedule instead of "* * * * *" (the timer stays every 5 minutes)');
     describe("--options-file", "where both services read MCP_REAPER_* settings instead of %E/mcp-reaper/options (absolute, outside /tmp, /var/tmp and /dev)");
     if (verb === "install") {

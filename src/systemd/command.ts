@@ -65,6 +65,7 @@ function unitPath(path: string, what: string): string {
  */
 function hiddenFromUnits(o: UnitOptions): string[] {
   const out: string[] = [];
+  if (o.user) return out; // a user manager applies no PrivateTmp= (see sandbox() in units.ts)
   const explain = "the units get private /tmp, /var/tmp and /dev (PrivateTmp=yes, PrivateDevices=yes)";
   for (const [path, what] of [[o.node, "node"], [o.bin, "this mcp-reaper"]] as const) {
     if (PRIVATE_TO_UNITS.test(path)) out.push(`${what} is ${path}, but ${explain}, where systemd will not find it: install mcp-reaper elsewhere (npm i -g mcp-reaper, or a checkout outside /tmp)`);

@@ -2,10 +2,10 @@
 // loop), rendered for `mcp-reaper systemd print|install` with real paths, and for the files in systemd/.
 export interface UnitOptions {
   /**
-   * Units for the user's service manager (systemctl --user), the system one, or "both" (the shipped
-   * files: system units whose capabilities a user manager cannot grant anyway, wanted by either target).
+   * Units for the user's service manager (systemctl --user) or the system one. (The shipped files are
+   * system units: a user manager applies neither their capabilities nor their namespaces, see sandbox().)
    */
-  user: boolean | "both";
+  user: boolean;
   /** Absolute path of the program systemd starts: node, or /usr/bin/env for the shipped files. */
   node: string;
   /** The script node runs (bin/mcp-reaper.js), or "mcp-reaper" after /usr/bin/env. */
@@ -103,7 +103,7 @@ function sandbox(o: UnitOptions): string[] {
     "# --idle keeps its activity history here ($STATE_DIRECTORY/activity.json), so timer runs learn from each other.",
     "StateDirectory=mcp-reaper",
   ];
-  if (o.user === true) {
+  if (o.user) {
     return [
       "# Sandbox: the reaper reads /proc, may run systemctl (--gateway-unit) and ss (--orphans), and signals",
       "# the user's own processes. A user manager grants no capabilities and sets up no namespaces (mount,",
@@ -160,7 +160,7 @@ function execLine(o: UnitOptions, extra: string[], key = "ExecStart", tail: stri
 
 /** The three units, in install order: name and text. */
 export function renderUnits(o: UnitOptions): { name: string; text: string }[] {
-  const wantedBy = o.user === "both" ? "multi-user.target default.target" : o.user ? "default.target" : "multi-user.target";
+  const wantedBy = o.user ? "default.target" : "multi-user.target";
   const oneshot = [
     "# mcp-reaper: one pass over the gateway's MCP stdio servers; started by mcp-reaper.timer.",
     `# Settings: MCP_REAPER_* lines in ${o.optionsFile}${o.optionsFile === OPTIONS_FILE ? " (%E: /etc, or ~/.config for user units)" : ""}.`,
@@ -222,7 +222,6 @@ export function renderUnits(o: UnitOptions): { name: string; text: string }[] {
     ...sandbox(o),
     "",
     "[Install]",
-    ...(o.user === "both" ? ["# multi-user.target for the system manager, default.target for a user manager."] : []),
     `WantedBy=${wantedBy}`,
     "",
   ];
@@ -233,9 +232,9 @@ export function renderUnits(o: UnitOptions): { name: string; text: string }[] {
   ];
 }
 
-/** The files shipped in systemd/: system or user units that find mcp-reaper on systemd's PATH (/usr/local/bin after `npm i -g`). */
+/** The files shipped in systemd/: system units that find mcp-reaper on systemd's PATH (/usr/local/bin after `npm i -g`). */
 export const SHIPPED: UnitOptions = {
-  user: "both",
+  user: false,
   node: "/usr/bin/env",
   bin: "mcp-reaper",
   args: [],

@@ -260,6 +260,33 @@ describe("the loop's log under the journal, and SIGHUP", () => {
   });
 });
 
+describe("--reload PID (the supervisor unit's ExecReload=)", () => {
+  // A stand-in for the running loop that records SIGHUPs: the check must signal it only for good options.
+  const hupCounter = (): { child: ChildProcess; hups: () => number; ready: Promise<void> } => {
+    const child = spawn(process.execPath, ["-e", 'let n = 0; process.on("SIGHUP", () => console.log(++n)); console.log("ready"); setInterval(() => {}, 1e6)'], { stdio: ["ignore", "pipe", "ignore"] });
+    let out = "";
+    const ready = new Promise<void>((done) => child.stdout?.on("data", (c: Buffer) => ((out += c.toString()), out.includes("ready") && done())));
+    return { child, ready, hups: () => out.split("\n").filter((l) => /^\d+$/.test(l)).length };
+  };
+  it("bad options: exit 2, one line saying why, and no SIGHUP; good options: SIGHUP, exit 0", async () => {
+    const loop = hupCounter();
+    try {
+      await loop.ready;
+      const file = join(dir, "reload-options");
+      const args = ["--gateway-pid", "1234", "--schedule", "* * * * *", "--options-file", file, "--reload", String(loop.child.pid)];
+      writeFileSync(file, "MCP_REAPER_KEEP=zero\n");
+      assertOneLineError(run(args), 2, /^mcp-reaper: reload refused: .*MCP_REAPER_KEEP: --keep must be a whole number >= 1, got "zero"; pid \d+ keeps its options$/);
+      writeFileSync(file, "MCP_REAPER_KEEP=2\n");
+      const good = run(args);
+      assert.equal(good.code, 0, good.stderr);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(loop.hups(), 1, "exactly the good reload signalled it");
+    } finally {
+      loop.child.kill("SIGKILL");
+    }
+  });
+});
+
 describe("systemd units", () => {
   const hasAnalyze = spawnSync("systemd-analyze", ["--version"]).status === 0;
   const why = hasAnalyze ? false : "systemd-analyze is not installed (Debian package systemd); .ci/run installs it";
@@ -288,8 +315,17 @@ describe("systemd units", () => {
       assert.ok(service.includes(`ExecStart=${process.execPath} ${join(REPO, "bin", "mcp-reaper.js")} ${user ? "--gateway-unit gw.service" : '--gateway-name "open claw"'} --grace 3s --match "a$$b%%c"`), service);
       if (user) assert.match(service, /^ExecStart=.* --user$/m, "the gateway unit is the user manager's too");
       assert.match(readFileSync(join(out, "mcp-reaper-supervisor.service"), "utf8"), /--schedule "\* \* \* \* \*" --options-file %E\/mcp-reaper\/options/);
-      assert.ok(service.includes(`ReadWritePaths=${dir}`));
-      assert.match(service, user ? /^CapabilityBoundingSet=$/m : /^CapabilityBoundingSet=CAP_KILL CAP_SYS_PTRACE$/m);
+      if (user) {
+        // A user manager sets up no mount namespace and grants no capabilities: the units do not pretend to.
+        assert.doesNotMatch(service, /^(ReadWritePaths|CapabilityBoundingSet|ProtectSystem|PrivateTmp)=/m);
+        assert.match(service, /^SystemCallFilter=@system-service$/m);
+        assert.doesNotMatch(r.stderr, /warning/);
+      } else {
+        assert.ok(service.includes(`ReadWritePaths=-${dir}`), "with -: a missing directory does not fail the unit");
+        assert.match(service, /^CapabilityBoundingSet=CAP_KILL CAP_SYS_PTRACE CAP_DAC_READ_SEARCH$/m);
+        // The metrics file's directory is a temp dir: under /tmp the unit would write into its private /tmp.
+        if (/^\/(tmp|var\/tmp)\//.test(dir)) assert.match(r.stderr, /^mcp-reaper: warning: .*the units get private \/tmp/m);
+      }
       verify(readdirSync(out).map((f) => join(out, f)));
     });
   }
@@ -308,9 +344,12 @@ describe("systemd units", () => {
   });
   it("systemd install --dir writes the units and prints the commands; --enable runs them", () => {
     const out = join(dir, "units");
-    const r = run(["systemd", "install", "--dir", out, "--gateway-pid", "1234"]);
+    const metrics = join(dir, "not-yet", "node-exporter", "m.prom");
+    const r = run(["systemd", "install", "--dir", out, "--gateway-pid", "1234", "--metrics-file", metrics]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(readdirSync(out).sort(), ["mcp-reaper-supervisor.service", "mcp-reaper.service", "mcp-reaper.timer"]);
+    assert.ok(statSync(dirname(metrics)).isDirectory(), "install creates the metrics file's directory");
+    assert.match(r.stdout, new RegExp(`^created ${dirname(metrics)}$`, "m"));
     assert.match(r.stdout, /systemctl daemon-reload\n\s+systemctl enable --now mcp-reaper-supervisor\.service/);
     const fake = join(dir, "fakectl");
     mkdirSync(fake);
