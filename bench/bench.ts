@@ -15,6 +15,7 @@ import { startWorld, type World } from "../src/demo/world.js";
 import { runPass } from "../src/pass.js";
 import { resolveGateway } from "../src/proc/gateway.js";
 import { protectedPidsOf, takeSnapshot } from "../src/proc/snapshot.js";
+import { formatSessionsRow, SESSIONS_TARGET, sessionsRow } from "./sessions.js";
 import { roomFor, startSleepers, type Sleepers } from "./sleepers.js";
 import { memoryRows } from "./memory.js";
 import { HOSTWIDE_TARGET, hostWideTimes } from "./hostwide.js";
@@ -305,6 +306,9 @@ async function main(): Promise<number> {
     const kill = await killLatency(worlds);
     const memory = await memoryRows(worlds, ROUNDS, WARMUP_MS, log);
 
+    log("sessions: a pass with a 1,000-session store against --no-sessions...");
+    const sessions = await sessionsRow(ROUNDS);
+
     const loopGrowth = loop ? (loop.rssEnd - loop.rss100) / loop.rss100 : NaN;
     const termMs = median(kill.termMs);
     const ignoreMs = median(kill.ignoreMs);
@@ -324,6 +328,7 @@ async function main(): Promise<number> {
     out.push(
       `Kill latency from the start of the act step (${kill.termMs.length + kill.ignoreMs.length} instances over ${KILL_ROUNDS} passes, grace ${KILL_GRACE_MS} ms): ` +
         `TERM-honouring median ${ms(termMs)} ms (max ${ms(Math.max(...kill.termMs))}), TERM-ignoring median ${ms(ignoreMs)} ms (max ${ms(Math.max(...kill.ignoreMs))}).`,
+      formatSessionsRow(sessions),
       "",
     );
     out.push(...memory.lines, "");
@@ -336,6 +341,7 @@ async function main(): Promise<number> {
       [`host-wide pass vs stat scan <= ${HOSTWIDE_TARGET}x: max ${ratios.hostWide.toFixed(2)}x`, ratios.hostWide <= HOSTWIDE_TARGET],
       [`TERM kill <= ${TARGET.termMs}ms: ${ms(termMs)}ms`, termMs <= TARGET.termMs],
       [`ignore-TERM kill <= grace+${TARGET.ignoreExtraMs}ms: ${ms(ignoreMs)}ms`, ignoreMs <= KILL_GRACE_MS + TARGET.ignoreExtraMs],
+      [`sessions pass CPU vs --no-sessions <= ${SESSIONS_TARGET}x: ${sessions.ratio.toFixed(2)}x`, sessions.ratio <= SESSIONS_TARGET && sessions.transcriptsRead <= sessions.candidates],
       ...memory.checks,
     ];
     out.push(`summary: ${checks.map(([text, ok]) => `${text} ${ok ? "PASS" : "FAIL"}`).join("; ")}`);

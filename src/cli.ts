@@ -1,6 +1,7 @@
 // The command line: argv -> typed config -> one pass (or a subcommand) -> report -> exit code.
 import { Command, CommanderError, Option } from "commander";
 import { DEFAULTS, EXIT, EXIT_TABLE, parseDuration, parseEnvMarker, parseIdle, parseEnvName, parsePositiveInt, parseRegex, UsageError, type PassConfig } from "./config.js";
+import { addSessionOptions } from "./hosts/cli.js";
 import { ConfigError } from "./hosts/read.js";
 import { GatewayNotFoundError } from "./proc/gateway.js";
 import { GatewayGoneError } from "./proc/snapshot.js";
@@ -88,7 +89,7 @@ function addPassOptions(cmd: Command): Command {
     .addOption(new Option("--json", "print one JSON document instead of the report").helpGroup("Output:"))
     .addOption(new Option("--no-color", "no colours (also: NO_COLOR set, or output not a terminal)").helpGroup("Output:"))
     .addOption(new Option("--proc-root <path>", "read a recorded /proc tree (implies --dry-run)").default(DEFAULTS.procRoot).hideHelp());
-  return addServerOptions(addFleetOptions(cmd));
+  return addSessionOptions(addServerOptions(addFleetOptions(cmd)));
 }
 
 /** Wraps a config parser for a repeatable option: each use adds one parsed value. */
@@ -173,6 +174,11 @@ cgroup, or it carries --orphan-env. One whose stdio is not a pipe or socket is n
 --orphans with no gateway named looks host-wide for dead hosts' servers: children of pid 1 or of a
 subreaper, MCP by their own command line, whose stdin and stdout lost their other ends everywhere.
 --all with --gateway-name makes every process of that name a gateway of its own.
+
+For an OpenClaw gateway its session store says which session started each instance (the one whose
+first turn holds the instance's start): a live session's servers are never reaped, an ended one's
+(a finished hook, cron or heartbeat run, a one-shot chat call, a reset session) are reaped after
+--min-age even when newest. Unattributed instances keep the rules above. --no-sessions turns it off.
 
 Examples:
   mcp-reaper demo                                  see it work on a built-in leaky gateway

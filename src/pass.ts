@@ -3,13 +3,16 @@
 import { execute, type InstanceResult } from "./act/execute.js";
 import { EXIT, type PassConfig } from "./config.js";
 import { emptyHistory, observe, type ActivityHistory } from "./decide/activity.js";
-import { instancesOf, plan as makePlan, type Plan } from "./decide/planner.js";
+import { instancesOf, plan as makePlan, type Plan, type Policy } from "./decide/planner.js";
+import { namesIn } from "./decide/signature.js";
+import { gatewayView } from "./hosts/adapter.js";
 import { loadConfigs, type ConfigSource } from "./hosts/read.js";
+import { senseSessions } from "./hosts/sessions.js";
 import { runSsUnix } from "./proc/escaped.js";
 import { resolveGateway, type GatewayIdentity } from "./proc/gateway.js";
 import { readText } from "./proc/read.js";
 import { memoryOf, readMeminfo, type MemoryFigure, type RollupCache } from "./proc/memread.js";
-import { GatewayGoneError, protectedPidsOf, readEnvirons, takeSnapshot, type DiscoveryMethod } from "./proc/snapshot.js";
+import { GatewayGoneError, protectedPidsOf, readEnvirons, takeSnapshot, type DiscoveryMethod, type Snapshot } from "./proc/snapshot.js";
 import { loadHistory, pruneHistory, readBootId, saveHistory } from "./state.js";
 
 export interface Summary {
@@ -29,6 +32,10 @@ export interface Summary {
   zombies: number;
   /** Instances found outside the gateway's subtree (--orphans). */
   orphans?: number;
+  /** Instances the plan reaps, by reason code (`duplicate`, `session-ended`, `session-idle`, `unreachable`). Default {}. */
+  reapedByReason?: Record<string, number>;
+  /** RSS of processes that exit by themselves with a reaped instance (a 2026.9 relay above its anchor), also in rssReclaimedBytes. */
+  rssExitsWithBytes?: number;
   /**
    * Private memory (smaps_rollup Private_Clean + Private_Dirty + SwapPss) of the reaped instances whose
    * figure is known: freed after a real run, reclaimable in a dry run. Default 0 (nothing reaped).
@@ -99,6 +106,9 @@ export function summarize(p: Plan, results: InstanceResult[] | null, memory?: Re
   const count = (o: InstanceResult["outcome"]): number => results?.filter((r) => r.outcome === o).length ?? 0;
   const freed = new Set(results?.filter((r) => r.outcome !== "skipped" && r.outcome !== "failed").map((r) => r.rootPid));
   const counted = reaped.filter((i) => results === null || freed.has(i.rootPid));
+  const exitsWith = counted.reduce((s, i) => s + (i.exitsWith ?? []).reduce((t, e) => t + e.rssBytes, 0), 0);
+  const byReason: Record<string, number> = {};
+  for (const i of reaped) byReason[i.reasonCode] = (byReason[i.reasonCode] ?? 0) + 1;
   const privates = counted.map((i) => memory?.get(i.rootPid)?.privateBytes ?? null);
   return {
     types: p.types.length,
@@ -110,11 +120,13 @@ export function summarize(p: Plan, results: InstanceResult[] | null, memory?: Re
     gone: count("gone"),
     skipped: count("skipped"),
     failed: count("failed"),
-    rssReclaimedBytes: counted.reduce((s, i) => s + i.rssBytes, 0),
+    rssReclaimedBytes: counted.reduce((s, i) => s + i.rssBytes, 0) + exitsWith,
     ignored: p.ignored.length,
     zombies: p.zombies.length,
     ...(all.some((i) => i.orphan) ? { orphans: all.filter((i) => i.orphan).length } : {}),
     ...(memory ? { privateReclaimedBytes: privates.reduce<number>((s, b) => s + (b ?? 0), 0), privateUnknown: privates.filter((b) => b === null).length } : {}),
+    reapedByReason: byReason,
+    ...(exitsWith > 0 ? { rssExitsWithBytes: exitsWith } : {}),
   };
 }
 
@@ -186,7 +198,9 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}, target:
   if (snapshot.gateway.startTicks !== gateway.startTicks) throw new GatewayGoneError(`gateway ${gatewayPid} was replaced while being looked at`);
   const scanMs = Date.now() - started;
   const warnings: string[] = [];
-  const configs = loadConfigs({ paths: config.mcpConfigs ?? [], discover, procRoot: config.procRoot, gateway: snapshot.gateway });
+  const view = gatewayView(config.procRoot, snapshot.gateway);
+  const configs = loadConfigs({ paths: config.mcpConfigs ?? [], discover, procRoot: config.procRoot, gateway: snapshot.gateway, view });
+
   if (configs.entries.some((e) => Object.keys(e.env).length > 0)) readEnvirons(snapshot);
   const policy = {
     ...config.policy,
@@ -205,7 +219,13 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}, target:
     }
   }
   const activity = history ? observe(history, snapshot, Date.now()) : new Map<number, number | null>();
-  const p = makePlan(snapshot, policy, activity);
+  // Sessions are read only around the gateway's MCP processes (by --match or a config entry's command):
+  // the oldest one's start bounds what is read (the gateway's own workers, started with it, do not),
+  // and a gateway with none costs nothing more. Its instance root (an anchor) starts a second or so
+  // earlier, well inside the lookback.
+  const sessions = config.sessions === false ? null : await senseSessions(view, snapshot, oldestMcpStart(snapshot, policy));
+  if (sessions?.warning) warnings.push(sessions.warning);
+  const p = makePlan(snapshot, policy, activity, sessions?.store ?? null);
   hooks.onPlan?.(p);
   // After the plan, for the gateway's instances only: smaps_rollup makes the kernel walk page tables.
   const memory =
@@ -253,6 +273,17 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}, target:
     ...(memory ? { memory } : {}),
     hostMemory,
   };
+}
+
+/** The start of the oldest process under the gateway that names an MCP server, or null when none does. */
+function oldestMcpStart(snapshot: Snapshot, policy: Policy): number | null {
+  const commands = new Set((policy.servers ?? []).map((e) => e.command.slice(e.command.lastIndexOf("/") + 1)));
+  let oldest: number | null = null;
+  for (const p of snapshot.procs.values()) {
+    if (oldest !== null && p.startedAtMs >= oldest) continue;
+    if (namesIn(p.argv).some((n) => policy.match.test(n) || commands.has(n))) oldest = p.startedAtMs;
+  }
+  return oldest;
 }
 
 /** The exit code a pass earns: 1 if any reap failed; with --check, 4 if the plan reaps anything. */

@@ -2,9 +2,9 @@
 // leave no process behind.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach } from "node:test";
 import { startWorld, type World } from "../../src/demo/world.js";
 
@@ -40,13 +40,15 @@ export async function until(what: string, ok: () => boolean, timeoutMs = 5000): 
  */
 export async function scriptedGateway(
   t: { after: (fn: () => void) => void },
-  o: { files: Record<string, string>; gatewayJs: string; ready: number },
+  o: { files: Record<string, string>; gatewayJs: string; ready: number; /** Start-up of the fixture's own tree, not a measured bound. Default 5000. */ readyTimeoutMs?: number },
 ): Promise<{ gatewayPid: number; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), "mcp-reaper-scripted-"));
   const env: NodeJS.ProcessEnv = { ...process.env, DIR: dir, MCP_REAPER_WORLD: `scripted-${process.pid}` };
   for (const [name, text] of Object.entries(o.files)) {
+    // A name may hold a folder (`spawn-broker/worker.js`: layers are matched by their last path parts).
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
     writeFileSync(join(dir, name), text);
-    env[`FILE_${name.replace(/\.[^.]*$/, "").replace(/-/g, "_").toUpperCase()}`] = join(dir, name);
+    env[`FILE_${name.replace(/\.[^.]*$/, "").replace(/[-/]/g, "_").toUpperCase()}`] = join(dir, name);
   }
   const gateway = spawn(process.execPath, ["-e", o.gatewayJs], { stdio: "ignore", detached: true, env });
   t.after(() => {
@@ -57,6 +59,6 @@ export async function scriptedGateway(
     }
     rmSync(dir, { recursive: true, force: true });
   });
-  await until(`${o.ready} ready files`, () => readdirSync(dir).filter((n) => n.startsWith("ready-")).length >= o.ready);
+  await until(`${o.ready} ready files`, () => readdirSync(dir).filter((n) => n.startsWith("ready-")).length >= o.ready, o.readyTimeoutMs);
   return { gatewayPid: gateway.pid as number, dir };
 }
