@@ -2,7 +2,7 @@
 // the loop both call this; reporting is left to the caller.
 import { execute, type InstanceResult } from "./act/execute.js";
 import { EXIT, type PassConfig } from "./config.js";
-import { emptyHistory, observe, type ActivityHistory } from "./decide/activity.js";
+import { emptyHistory, observe, type ActivityHistory, type IdleSpan } from "./decide/activity.js";
 import { instancesOf, plan as makePlan, type Plan } from "./decide/planner.js";
 import { loadConfigs, type ConfigSource } from "./hosts/read.js";
 import { runSsUnix } from "./proc/escaped.js";
@@ -138,7 +138,7 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
       history = loaded.history;
     }
   }
-  const activity = history ? observe(history, snapshot, Date.now()) : new Map<number, number | null>();
+  const activity = history ? observe(history, snapshot, Date.now()) : new Map<number, IdleSpan | null>();
   const p = makePlan(snapshot, policy, activity);
   hooks.onPlan?.(p);
   // A proc root other than /proc is a recorded or fake tree: its pids name no real process here.

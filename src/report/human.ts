@@ -65,10 +65,16 @@ function outcomeText(r: InstanceResult, paint: Paint): string {
   return `-> ${word} in ${r.durationMs}ms${lateText}${detail ? ` (${detail})` : ""}`;
 }
 
-/** "active 3.0s ago" for recent activity, "idle 42m00s" past a minute, "activity unknown" on a first look. */
-function activityText(idleMs: number | null): string {
+/**
+ * How idle an instance is, as sure as the looks allow: its last activity lies between two looks, so
+ * "active 0s-24s ago" or "idle 3m00s-4m00s"; "idle >= 3m00s" when it came before the first look; "activity
+ * unknown" on a first look.
+ */
+function activityText(idleMs: number | null, idleMaxMs: number | null): string {
   if (idleMs === null) return "activity unknown";
-  return idleMs < 60_000 ? `active ${formatAge(idleMs)} ago` : `idle ${formatAge(idleMs)}`;
+  if (idleMaxMs === null) return `idle >= ${formatAge(idleMs)}`;
+  const range = formatAge(idleMaxMs) === formatAge(idleMs) ? formatAge(idleMs) : `${formatAge(idleMs)}-${formatAge(idleMaxMs)}`;
+  return idleMs < 60_000 ? `active ${range} ago` : `idle ${range}`;
 }
 
 /** A pass as the terminal report: gateway, types with their instances as trees, what happened, totals. */
@@ -88,7 +94,7 @@ export function formatPass(r: PassResult, paint: Paint = PLAIN): string {
     if (cwd) out.push(paint.dim(`  cwd ${safe(cwd)}`));
     for (const inst of type.instances) {
       const action = inst.action === "keep" ? paint.keep("keep") : paint.reap(r.dryRun ? "would reap" : "reap");
-      const facts = `pid ${inst.rootPid}  age ${formatAge(inst.ageMs)}  rss ${formatBytes(inst.rssBytes)}  ${inst.members.length} proc${inst.members.length === 1 ? "" : "s"}${r.plan.activityTracked ? `  ${activityText(inst.idleMs)}` : ""}`;
+      const facts = `pid ${inst.rootPid}  age ${formatAge(inst.ageMs)}  rss ${formatBytes(inst.rssBytes)}  ${inst.members.length} proc${inst.members.length === 1 ? "" : "s"}${r.plan.activityTracked ? `  ${activityText(inst.idleMs, inst.idleMaxMs ?? null)}` : ""}`;
       out.push(`  ${action}  ${facts}  ${paint.dim(inst.reason)}`);
       if (inst.orphan) out.push(`      ${paint.warn(`escaped orphan [${inst.orphan.evidence.join(", ")}]`)} ${paint.dim(`${safe(inst.orphan.detail)}; reachable by: ${inst.orphan.reach}`)}`);
       out.push(...tree(inst, paint));

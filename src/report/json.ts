@@ -5,6 +5,20 @@ import type { InstanceResult } from "../act/execute.js";
 import type { PassResult } from "../pass.js";
 import type { ReportEvent } from "./events.js";
 
+/**
+ * The activity guard's view: the last activity lies in (lastActivityAfter, lastActivityAt], so the idle
+ * time is in [idleMs, idleMaxMs). lastActivityAfter and idleMaxMs are null when it came before the first look.
+ */
+function activityJson(inst: PlannedInstance, takenAtMs: number): Record<string, unknown> {
+  const max = inst.idleMaxMs ?? null;
+  return {
+    idleMs: inst.idleMs,
+    idleMaxMs: inst.idleMs === null ? null : max,
+    lastActivityAt: inst.idleMs === null ? null : new Date(takenAtMs - inst.idleMs).toISOString(),
+    lastActivityAfter: inst.idleMs === null || max === null ? null : new Date(takenAtMs - max).toISOString(),
+  };
+}
+
 function instanceJson(inst: PlannedInstance, result: InstanceResult | undefined, takenAtMs: number, tracked: boolean): Record<string, unknown> {
   return {
     type: inst.signature.label,
@@ -23,7 +37,7 @@ function instanceJson(inst: PlannedInstance, result: InstanceResult | undefined,
     startedAt: new Date(inst.startedAtMs).toISOString(),
     ageMs: inst.ageMs,
     rssBytes: inst.rssBytes,
-    ...(tracked ? { idleMs: inst.idleMs, lastActivityAt: inst.idleMs === null ? null : new Date(takenAtMs - inst.idleMs).toISOString() } : {}),
+    ...(tracked ? activityJson(inst, takenAtMs) : {}),
     action: inst.action,
     reasonCode: inst.reasonCode,
     reason: inst.reason,
