@@ -1,6 +1,7 @@
 // The command line: argv -> typed config -> one pass (or a subcommand) -> report -> exit code.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { DEFAULTS, EXIT, EXIT_TABLE, parseDuration, parseEnvMarker, parseEnvName, parsePositiveInt, parseRegex, UsageError, type PassConfig } from "./config.js";
+import { addSessionOptions } from "./hosts/cli.js";
 import { ConfigError } from "./hosts/read.js";
 import { GatewayNotFoundError } from "./proc/gateway.js";
 import { GatewayGoneError } from "./proc/snapshot.js";
@@ -98,7 +99,7 @@ function addPassOptions(cmd: Command): Command {
     .addOption(new Option("--json", "print one JSON document instead of the report").helpGroup("Output:"))
     .addOption(new Option("--no-color", "no colours (also: NO_COLOR set, or output not a terminal)").helpGroup("Output:"))
     .addOption(new Option("--proc-root <path>", "read a recorded /proc tree (implies --dry-run)").default(DEFAULTS.procRoot).hideHelp());
-  return addServerOptions(cmd);
+  return addSessionOptions(addServerOptions(cmd));
 }
 
 /** Wraps a config parser for a repeatable option: each use adds one parsed value. */
@@ -180,6 +181,11 @@ configured server is MCP and its type is the entry's name; others fall back to -
 also finds the gateway's servers that escaped its tree (wrapper died first), by evidence on the
 escaped process itself: the gateway holds its stdio peer, it shares the gateway's dedicated service
 cgroup, or it carries --orphan-env. One whose stdio is not a pipe or socket is never touched.
+
+For an OpenClaw gateway its session store says which session started each instance (the one whose
+first turn holds the instance's start): a live session's servers are never reaped, an ended one's
+(a finished hook, cron or heartbeat run, a one-shot chat call, a reset session) are reaped after
+--min-age even when newest. Unattributed instances keep the rules above. --no-sessions turns it off.
 
 Examples:
   mcp-reaper demo                                  see it work on a built-in leaky gateway

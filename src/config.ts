@@ -44,6 +44,8 @@ export interface PassConfig {
   mcpConfigs?: string[];
   /** Read the OpenClaw gateway's own config (OPENCLAW_CONFIG_PATH, $OPENCLAW_STATE_DIR, ~/.openclaw). Default true; --no-config: false. */
   discoverConfig?: boolean;
+  /** Read the host's sessions (OpenClaw: its session store) to attribute instances to sessions. Default true; --no-sessions: false. */
+  sessions?: boolean;
 }
 
 export const DEFAULTS = {

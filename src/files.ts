@@ -65,3 +65,35 @@ export function makeDirs(dir: string): void {
   }
   for (const d of missing) mkdirSync(d);
 }
+
+/**
+ * The first `headBytes` and last `tailBytes` of a regular file, from one open, with readSmallFile's
+ * checks (stat before open, non-blocking, same inode after, owner). `whole`: the head holds the whole
+ * file (then `tail` is empty). For transcripts that can be large: only their ends are read.
+ */
+export function readFileEnds(path: string, headBytes: number, tailBytes: number, o: { ownerUid?: number } = {}): { head: string; tail: string; size: number; whole: boolean; mtimeMs: number } {
+  const before = statSync(path);
+  if (!before.isFile()) throw new NotASmallFileError("not a regular file", path);
+  if (o.ownerUid !== undefined && before.uid !== o.ownerUid) throw new NotASmallFileError(`not owned by uid ${o.ownerUid}`, path);
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.dev !== before.dev || st.ino !== before.ino) throw new NotASmallFileError("changed while being opened", path);
+    const read = (at: number, n: number): string => {
+      const buf = Buffer.allocUnsafe(n);
+      let length = 0;
+      while (length < n) {
+        const got = readSync(fd, buf, length, n - length, at + length);
+        if (got === 0) break;
+        length += got;
+      }
+      return buf.toString("utf8", 0, length);
+    };
+    const whole = st.size <= headBytes;
+    const head = read(0, Math.min(st.size, headBytes));
+    const tail = whole ? "" : read(Math.max(headBytes, st.size - tailBytes), st.size - Math.max(headBytes, st.size - tailBytes));
+    return { head, tail, size: st.size, whole, mtimeMs: st.mtimeMs };
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -32,6 +32,9 @@ export interface PassOpts {
   signatureEnv?: string[];
   orphans?: boolean;
   orphanEnv?: [string, string][];
+  /** false with --no-sessions (commander's negated switch; undefined counts as on). */
+  sessions?: boolean;
+  sessionIdle?: number;
 }
 
 function gatewaySpec(o: PassOpts): GatewaySpec {
@@ -64,13 +67,23 @@ export function toPassConfig(o: PassOpts, env: NodeJS.ProcessEnv): PassConfig {
       idleMs,
       signatureEnv: o.signatureEnv ?? [],
       orphans: o.orphans ? { markers: o.orphanEnv ?? [] } : null,
+      sessionIdleMs: sessionIdleOf(o),
     },
     stateFile: idleMs === null ? null : (o.stateFile ?? defaultStateFile(env)),
     graceMs: o.grace,
     dryRun: Boolean(o.dryRun || o.check),
     procRoot: o.procRoot,
     ...serverConfig(o),
+    sessions: o.sessions !== false,
   };
+}
+
+/** --session-idle, checked against --no-sessions. */
+function sessionIdleOf(o: PassOpts): number | null {
+  if (o.sessionIdle === undefined) return null;
+  if (o.sessionIdle === 0) throw new UsageError("--session-idle 0 would call every session idle: give a duration such as 2h, or leave it out");
+  if (o.sessions === false) throw new UsageError("--session-idle needs the session store: it cannot go with --no-sessions");
+  return o.sessionIdle;
 }
 
 /** The --mcp-config / --signature-env / --orphans part of a pass config. */

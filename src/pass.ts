@@ -4,7 +4,9 @@ import { execute, type InstanceResult } from "./act/execute.js";
 import { EXIT, type PassConfig } from "./config.js";
 import { emptyHistory, observe, type ActivityHistory, type IdleSpan } from "./decide/activity.js";
 import { instancesOf, plan as makePlan, type Plan } from "./decide/planner.js";
+import { gatewayView } from "./hosts/adapter.js";
 import { loadConfigs, type ConfigSource } from "./hosts/read.js";
+import { senseSessions } from "./hosts/sessions.js";
 import { runSsUnix } from "./proc/escaped.js";
 import { resolveGateway, type GatewayIdentity } from "./proc/gateway.js";
 import { readText } from "./proc/read.js";
@@ -28,6 +30,10 @@ export interface Summary {
   zombies: number;
   /** Instances found outside the gateway's subtree (--orphans). */
   orphans?: number;
+  /** Instances the plan reaps, by reason code (`duplicate`, `session-ended`, `session-idle`, `unreachable`). Default {}. */
+  reapedByReason?: Record<string, number>;
+  /** RSS of processes that exit by themselves with a reaped instance (a 2026.9 relay above its anchor), also in rssReclaimedBytes. */
+  rssExitsWithBytes?: number;
 }
 
 export interface PassResult {
@@ -68,6 +74,10 @@ export function summarize(p: Plan, results: InstanceResult[] | null): Summary {
   const reaped = all.filter((i) => i.action === "reap");
   const count = (o: InstanceResult["outcome"]): number => results?.filter((r) => r.outcome === o).length ?? 0;
   const freed = new Set(results?.filter((r) => r.outcome !== "skipped" && r.outcome !== "failed").map((r) => r.rootPid));
+  const counted = reaped.filter((i) => results === null || freed.has(i.rootPid));
+  const exitsWith = counted.reduce((s, i) => s + (i.exitsWith ?? []).reduce((t, e) => t + e.rssBytes, 0), 0);
+  const byReason: Record<string, number> = {};
+  for (const i of reaped) byReason[i.reasonCode] = (byReason[i.reasonCode] ?? 0) + 1;
   return {
     types: p.types.length,
     instances: all.length,
@@ -78,10 +88,12 @@ export function summarize(p: Plan, results: InstanceResult[] | null): Summary {
     gone: count("gone"),
     skipped: count("skipped"),
     failed: count("failed"),
-    rssReclaimedBytes: reaped.filter((i) => results === null || freed.has(i.rootPid)).reduce((s, i) => s + i.rssBytes, 0),
+    rssReclaimedBytes: counted.reduce((s, i) => s + i.rssBytes, 0) + exitsWith,
     ignored: p.ignored.length,
     zombies: p.zombies.length,
     ...(all.some((i) => i.orphan) ? { orphans: all.filter((i) => i.orphan).length } : {}),
+    reapedByReason: byReason,
+    ...(exitsWith > 0 ? { rssExitsWithBytes: exitsWith } : {}),
   };
 }
 
@@ -124,7 +136,10 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
   if (snapshot.gateway.startTicks !== gateway.startTicks) throw new GatewayGoneError(`gateway ${gatewayPid} was replaced while being looked at`);
   const scanMs = Date.now() - started;
   const warnings: string[] = [];
-  const configs = loadConfigs({ paths: config.mcpConfigs ?? [], discover, procRoot: config.procRoot, gateway: snapshot.gateway });
+  const view = gatewayView(config.procRoot, snapshot.gateway);
+  const configs = loadConfigs({ paths: config.mcpConfigs ?? [], discover, procRoot: config.procRoot, gateway: snapshot.gateway, view });
+  const sessions = config.sessions === false ? null : await senseSessions(view, snapshot);
+  if (sessions?.warning) warnings.push(sessions.warning);
   if (configs.entries.some((e) => Object.keys(e.env).length > 0)) readEnvirons(snapshot);
   const policy = { ...config.policy, servers: [...(config.policy.servers ?? []), ...configs.entries] };
   const stateFile = stateFileOf(config);
@@ -139,7 +154,7 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
     }
   }
   const activity = history ? observe(history, snapshot, Date.now()) : new Map<number, IdleSpan | null>();
-  const p = makePlan(snapshot, policy, activity);
+  const p = makePlan(snapshot, policy, activity, sessions?.store ?? null);
   hooks.onPlan?.(p);
   // A proc root other than /proc is a recorded or fake tree: its pids name no real process here.
   const dryRun = config.dryRun || config.procRoot !== "/proc";

@@ -1,10 +1,12 @@
 // Decide: a pure function from a snapshot and a policy to a plan. Who dies is decided here and only here.
+import type { SessionStore } from "../hosts/adapter.js";
 import type { ServerEntry } from "../hosts/parse.js";
 import type { ProcInfo, Snapshot } from "../proc/snapshot.js";
 import { idleSpanOf, type ActivityView } from "./activity.js";
 import { matchEntry, type EntryMatch } from "./match.js";
 import { attributeOrphans, type OrphanAttribution } from "./orphans.js";
 import { basename, namesIn, signatureOf, stripLaunchers, type Signature } from "./signature.js";
+import { attribute, type SessionAttribution } from "./sessions.js";
 import { preorder } from "./tree.js";
 
 export interface Policy {
@@ -29,6 +31,11 @@ export interface Policy {
   layers?: readonly WrapperLayer[];
   /** Escaped-orphan attribution (--orphans; the snapshot must hold `escaped`). Default null (off). */
   orphans?: OrphanPolicy | null;
+  /**
+   * --session-idle: an instance of a live session whose last turn is older than this is reaped (reason
+   * `session-idle`). Only with a session store. Default null (off).
+   */
+  sessionIdleMs?: number | null;
 }
 
 /** --orphans settings. */
@@ -48,8 +55,14 @@ export interface WrapperLayer {
   kind: "relay" | "anchor";
 }
 
-/** OpenClaw 2026.9+: gateway -> service-child-relay.js -> service-child-group-anchor.js -> server. */
+/**
+ * OpenClaw 2026.9+: gateway -> process/spawn-broker/worker.js (one per gateway, 2026.9.5/2026.9.6) ->
+ * service-child-relay.js (one per server) -> service-child-group-anchor.js -> server. The broker is matched
+ * by the last two path parts (a script named `worker` alone says nothing); when it fails to start, the
+ * relays are the gateway's own children and the same list still applies.
+ */
 export const DEFAULT_LAYERS: readonly WrapperLayer[] = [
+  { script: "spawn-broker/worker", kind: "relay" },
   { script: "service-child-relay", kind: "relay" },
   { script: "service-child-group-anchor", kind: "anchor" },
 ];
@@ -70,7 +83,7 @@ export interface Member {
 }
 
 export type Action = "keep" | "reap";
-export type ReasonCode = "newest" | "too-young" | "active" | "duplicate" | "protected" | "unreachable";
+export type ReasonCode = "newest" | "too-young" | "active" | "duplicate" | "protected" | "unreachable" | "session-ended" | "live-session" | "session-idle";
 
 /** A child of the gateway with its whole subtree: the unit that is kept or reaped. */
 export interface PlannedInstance {
@@ -103,6 +116,14 @@ export interface PlannedInstance {
    * when unknown, not tracked, or when no activity was seen since the first look. Default null.
    */
   idleMaxMs?: number | null;
+  /** The host session this instance belongs to (with a session store; absent without one). */
+  session?: SessionAttribution | null;
+  /**
+   * Processes that exit by themselves when this instance is reaped and are never signalled: the relay
+   * above an anchor that holds nothing else (openclaw 2026.9.6: a relay exits once its anchor is gone).
+   * Their RSS counts in what a reap frees. Default none.
+   */
+  exitsWith?: { pid: number; startTicks: number; argv: string[]; rssBytes: number }[];
 }
 
 export interface ServerType {
@@ -131,12 +152,14 @@ export interface Plan {
   zombies: { pid: number; comm: string }[];
   /** Whether the activity guard was on (then each instance's idleMs is tracked). */
   activityTracked: boolean;
-  /** Wrapper layers (relays, empty anchors) between the gateway and its servers: never touched. */
-  wrappers?: { pid: number; kind: WrapperLayer["kind"]; argv: string[] }[];
+  /** Wrapper layers (relays, empty anchors, multiplexers) between the gateway and its servers: never touched. */
+  wrappers?: { pid: number; kind: WrapperLayer["kind"] | "multiplexer"; argv: string[] }[];
   /** The gateway's ancestors (from --orphans sensing): never targets. */
   gatewayAncestors?: number[];
   /** MCP-looking processes outside the subtree that were left alone (--orphans), and why. */
   orphansLeft?: IgnoredChild[];
+  /** The host sessions the plan was made with: store layout and counts (absent without a store). */
+  sessions?: { host: string; layout: string; sessions: number; transcriptsRead: number; sources: string[] } | null;
 }
 
 function memberOf(p: ProcInfo, depth: number): Member {
@@ -201,8 +224,12 @@ function newInstance(root: ProcInfo, members: Member[], signature: Signature, en
   };
 }
 
-/** Decides. `activity` (from observe()) is only needed with policy.idleMs; without it nothing is known to be idle. */
-export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView = new Map()): Plan {
+/**
+ * Decides. `activity` (from observe()) is only needed with policy.idleMs; without it nothing is known to be
+ * idle. `sessions`: the host's sessions as sensed this pass (null: no adapter, or it could not read them;
+ * then every instance keeps the rules it has without one).
+ */
+export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView = new Map(), sessions: SessionStore | null = null): Plan {
   const g = snapshot.gateway;
   const result: Plan = {
     gateway: { pid: g.pid, startTicks: g.startTicks, comm: g.comm, argv: g.argv },
@@ -214,7 +241,13 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
   };
   const byType = new Map<string, ServerType>();
 
-  for (const { root, server } of instanceRoots(snapshot, policy.layers ?? DEFAULT_LAYERS, result.wrappers as NonNullable<Plan["wrappers"]>)) {
+  const mcpChain = (p: ProcInfo): boolean => {
+    const members = preorder(p, snapshot.children, snapshot.procs);
+    return matchesAny(policy.match, members.map((m) => memberOf(m.proc, m.depth))) || matchEntry(members.map((m) => m.proc), policy.servers ?? []) !== null;
+  };
+  const selfMcp = (p: ProcInfo): boolean => matchesAny(policy.match, [memberOf(p, 0)]) || matchEntry([p], policy.servers ?? []) !== null;
+  const roots = instanceRoots(snapshot, policy.layers ?? DEFAULT_LAYERS, result.wrappers as NonNullable<Plan["wrappers"]>, { mcpChain, selfMcp });
+  for (const { root, server, exitsWith } of roots) {
     if (root.state === "Z" || root.state === "X") {
       result.zombies.push({ pid: root.pid, comm: root.comm });
       continue;
@@ -230,8 +263,11 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
       result.ignored.push({ rootPid: root.pid, argv: root.argv, pids, reason: "not an MCP server (no name matches --match)" });
       continue;
     }
-    addToType(byType, newInstance(root, members, typeSignature(server, entry, policy), entry, activity), entry);
+    const inst = newInstance(root, members, typeSignature(server, entry, policy), entry, activity);
+    if (exitsWith) inst.exitsWith = [{ pid: exitsWith.pid, startTicks: exitsWith.startTicks, argv: exitsWith.argv, rssBytes: exitsWith.rssBytes ?? 0 }];
+    addToType(byType, inst, entry);
   }
+  if (sessions) attributeSessions(byType, sessions, snapshot.takenAtMs, policy.sessionIdleMs ?? null, result);
   if (policy.orphans && snapshot.escaped) planOrphans(snapshot, policy, policy.orphans, byType, result, activity);
 
   // Never targets whatever the snapshot says: pid 1 and the gateway can only sit in the subtree of a
@@ -259,6 +295,16 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
         inst.reason = young
           ? `unreachable escaped orphan, but younger than --min-age ${seconds(policy.minAgeMs)} (age ${seconds(inst.ageMs)})`
           : "escaped orphan no process can reach: its stdio peers are gone";
+        continue;
+      }
+      const sessionRule = bySession(inst, policy);
+      if (sessionRule !== null) {
+        [inst.action, inst.reasonCode, inst.reason] = sessionRule;
+        // A live session's set holds its place in keep-newest; an ended or idle one's does not, so an
+        // unattributed instance is never ranked lower than it would be without the session store.
+        if (inst.reasonCode !== "live-session") continue;
+        rank++;
+        newestKept ??= inst;
         continue;
       }
       rank++;
@@ -291,6 +337,24 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
   return result;
 }
 
+/** The keep/reap a session gives an instance, or null when it has no say (unattributed, or no store). */
+function bySession(inst: PlannedInstance, policy: Policy): [Action, ReasonCode, string] | null {
+  const s = inst.session;
+  if (!s || s.state === "unattributed" || s.state === "unknown") return null;
+  if (s.state === "live") return ["keep", "live-session", `belongs to a live session: ${s.evidence}`];
+  const code: ReasonCode = s.state === "ended" ? "session-ended" : "session-idle";
+  if (inst.ageMs < policy.minAgeMs) return ["keep", "too-young", `its session is ${s.state}, but younger than --min-age ${seconds(policy.minAgeMs)} (age ${seconds(inst.ageMs)}): ${s.evidence}`];
+  return ["reap", code, `its session ${s.state === "ended" ? "has ended" : "is idle"}: ${s.evidence}`];
+}
+
+/** Attaches each in-tree instance's session (escaped orphans keep their own rules). */
+function attributeSessions(byType: Map<string, ServerType>, store: SessionStore, nowMs: number, idleMs: number | null, result: Plan): void {
+  const all = [...byType.values()].flatMap((t) => t.instances).filter((i) => !i.orphan);
+  const found = attribute(all, store, { nowMs, idleMs });
+  for (const inst of all) inst.session = found.get(inst.rootPid) ?? null;
+  result.sessions = { host: store.host, layout: store.layout, sessions: store.sessions.length, transcriptsRead: store.transcriptsRead, sources: store.sources };
+}
+
 /** Every instance of the plan, in report order. */
 export function instancesOf(p: Plan): PlannedInstance[] {
   return p.types.flatMap((t) => t.instances);
@@ -311,33 +375,61 @@ export function keptPids(p: Plan): Set<number> {
 export function layerOf(argv: readonly string[], layers: readonly WrapperLayer[]): WrapperLayer | null {
   const first = stripLaunchers(argv)[0];
   if (first === undefined) return null;
-  const script = basename(first).replace(/\.[cm]?js$/, "");
-  return layers.find((l) => l.script === script) ?? null;
+  const path = first.replace(/\.[cm]?js$/, "");
+  const script = basename(path);
+  // A layer named with a slash matches the path's last parts (`spawn-broker/worker`), else the basename.
+  return layers.find((l) => (l.script.includes("/") ? path === l.script || path.endsWith(`/${l.script}`) : l.script === script)) ?? null;
 }
 
 /**
  * Instance roots under the gateway: its children, except that relays are passed through (their
  * children are roots) and an anchor is a root whose one child gives the type. An anchor holding no
- * server, or several, is recorded as a wrapper (never touched) and its children are roots.
+ * server, or several, is recorded as a wrapper (never touched) and its children are roots. Whatever the
+ * host, a process that is no MCP server by its own command line and whose children are two or more
+ * separate MCP server chains is a multiplexer (a spawn broker, a nested host such as `codex app-server`):
+ * descended through like a relay, never reaped whole. A relay holding exactly one anchor that becomes a
+ * root is that instance's `exitsWith` (it exits by itself once the anchor is gone).
  */
-function instanceRoots(snapshot: Snapshot, layers: readonly WrapperLayer[], wrappers: NonNullable<Plan["wrappers"]>): { root: ProcInfo; server: ProcInfo }[] {
-  const out: { root: ProcInfo; server: ProcInfo }[] = [];
+function instanceRoots(
+  snapshot: Snapshot,
+  layers: readonly WrapperLayer[],
+  wrappers: NonNullable<Plan["wrappers"]>,
+  mcp: { mcpChain: (p: ProcInfo) => boolean; selfMcp: (p: ProcInfo) => boolean },
+): { root: ProcInfo; server: ProcInfo; exitsWith?: ProcInfo }[] {
+  const out: { root: ProcInfo; server: ProcInfo; exitsWith?: ProcInfo }[] = [];
   const live = (pid: number): ProcInfo[] =>
     (snapshot.children.get(pid) ?? []).map((c) => snapshot.procs.get(c)).filter((c): c is ProcInfo => c !== undefined);
+  const running = (p: ProcInfo): boolean => p.state !== "Z" && p.state !== "X";
+  const multiplexer = (p: ProcInfo): boolean => {
+    if (mcp.selfMcp(p)) return false;
+    const kids = live(p.pid).filter(running);
+    return kids.length >= 2 && kids.filter((k) => mcp.mcpChain(k)).length >= 2;
+  };
   const visit = (p: ProcInfo, depth: number): void => {
-    const layer = p.state === "Z" || p.state === "X" || depth > 8 ? null : layerOf(p.argv, layers);
+    const usable = running(p) && depth <= 8;
+    const layer = usable ? layerOf(p.argv, layers) : null;
     if (layer === null) {
+      if (usable && multiplexer(p)) {
+        wrappers.push({ pid: p.pid, kind: "multiplexer", argv: p.argv });
+        for (const k of live(p.pid)) visit(k, depth + 1);
+        return;
+      }
       out.push({ root: p, server: p });
       return;
     }
     const kids = live(p.pid);
-    const serving = kids.filter((k) => k.state !== "Z" && k.state !== "X");
+    const serving = kids.filter(running);
     if (layer.kind === "anchor" && serving.length === 1 && layerOf((serving[0] as ProcInfo).argv, layers) === null) {
       out.push({ root: p, server: serving[0] as ProcInfo });
       return;
     }
     wrappers.push({ pid: p.pid, kind: layer.kind, argv: p.argv });
+    const before = out.length;
     for (const k of kids) visit(k, depth + 1);
+    const only = out[before];
+    if (layer.kind === "relay" && kids.length === 1 && out.length === before + 1 && only && only.root === kids[0] && layerOf(only.root.argv, layers)?.kind === "anchor") {
+      only.exitsWith = p;
+    }
   };
   for (const p of live(snapshot.gateway.pid)) visit(p, 0);
   return out;

@@ -1,4 +1,4 @@
-// Sense (pure): MCP server definitions out of host config documents, and where OpenClaw keeps its config.
+// Sense (pure): MCP server definitions out of host config documents (where each host keeps its own: src/hosts/<host>/).
 import { parseJson5 } from "./json5.js";
 
 /** Which document shape an entry was read from. */
@@ -113,41 +113,4 @@ export function parsePasswdHome(text: string, uid: number): string | null {
     if (f.length >= 7 && f[2] === String(uid) && f[5]) return f[5];
   }
   return null;
-}
-
-export type OpenclawConfigHow = "OPENCLAW_CONFIG_PATH" | "OPENCLAW_STATE_DIR" | "home";
-
-/** `~/x` with a known home, and a path relative to the gateway's working directory, made absolute. */
-function absolute(path: string, home: string | null, cwd: string | null): string | null {
-  if (path === "~" || path.startsWith("~/")) return home === null ? null : `${home}${path.slice(1)}`;
-  if (path.startsWith("/")) return path;
-  return cwd === null ? null : `${cwd.replace(/\/$/, "")}/${path}`;
-}
-
-/**
- * Where the gateway reads its OpenClaw config: OPENCLAW_CONFIG_PATH from its environment, else
- * $OPENCLAW_STATE_DIR/openclaw.json, else ~/.openclaw/openclaw.json of the gateway's user.
- */
-export function openclawConfigPath(
-  environ: ReadonlyMap<string, string> | null,
-  home: string | null,
-  cwd: string | null,
-): { path: string; how: OpenclawConfigHow } | null {
-  const configPath = environ?.get("OPENCLAW_CONFIG_PATH");
-  if (configPath) {
-    const p = absolute(configPath, home, cwd);
-    return p === null ? null : { path: p, how: "OPENCLAW_CONFIG_PATH" };
-  }
-  const stateDir = environ?.get("OPENCLAW_STATE_DIR");
-  if (stateDir) {
-    const p = absolute(stateDir, home, cwd);
-    return p === null ? null : { path: `${p.replace(/\/$/, "")}/openclaw.json`, how: "OPENCLAW_STATE_DIR" };
-  }
-  return home === null ? null : { path: `${home.replace(/\/$/, "")}/.openclaw/openclaw.json`, how: "home" };
-}
-
-/** Is this gateway an OpenClaw one? Its env names OpenClaw's config, or its title does. */
-export function looksLikeOpenclaw(environ: ReadonlyMap<string, string> | null, comm: string, argv: readonly string[]): boolean {
-  if (environ?.has("OPENCLAW_CONFIG_PATH") || environ?.has("OPENCLAW_STATE_DIR")) return true;
-  return /openclaw/i.test(comm) || argv.some((w) => /openclaw/i.test(w));
 }

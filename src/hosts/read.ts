@@ -1,7 +1,9 @@
 // Sense: read host config files (--mcp-config, and the OpenClaw gateway's own config) into server entries.
-import { errorCode, readEnviron, readLink } from "../proc/read.js";
+import { errorCode } from "../proc/read.js";
+import { gatewayView, inGateway, type GatewayView } from "./adapter.js";
 import { ConfigSyntaxError } from "./json5.js";
-import { looksLikeOpenclaw, openclawConfigPath, parseConfigText, parsePasswdHome, type OpenclawConfigHow, type ServerEntry } from "./parse.js";
+import { looksLikeOpenclaw, openclawConfigPath, type OpenclawConfigHow } from "./openclaw/config.js";
+import { parseConfigText, type ServerEntry } from "./parse.js";
 import { readSmallFile } from "../files.js";
 
 /** An --mcp-config file that cannot be read or parsed: a usage error (exit 2), nothing is signalled. */
@@ -34,8 +36,10 @@ export interface LoadConfigsOptions {
   discover: boolean;
   procRoot: string;
   gateway: { pid: number; uid: number | null; comm: string; argv: readonly string[] };
-  /** Default "/etc/passwd"; tests point it at a fixture. */
+  /** Default: the gateway's own /etc/passwd (through /proc/PID/root); tests point it at a fixture. */
   passwdPath?: string;
+  /** The gateway as already read this pass (environment, home, root); read here when absent. */
+  view?: GatewayView;
 }
 
 function readFile(path: string, ownerUid?: number): { text: string } | { error: string } {
@@ -46,8 +50,9 @@ function readFile(path: string, ownerUid?: number): { text: string } | { error: 
   }
 }
 
-function load(path: string, how: ConfigSource["how"], ownerUid?: number): { source: ConfigSource; entries: ServerEntry[] } {
-  const read = readFile(path, ownerUid);
+/** `readPath`: where the file is opened (a discovered one through the gateway's root); `path` is what the report names. */
+function load(path: string, how: ConfigSource["how"], ownerUid?: number, readPath = path): { source: ConfigSource; entries: ServerEntry[] } {
+  const read = readFile(readPath, ownerUid);
   if ("error" in read) return { source: { path, how, servers: 0, skipped: [], error: `cannot read: ${read.error}` }, entries: [] };
   try {
     const parsed = parseConfigText(read.text, path);
@@ -71,19 +76,14 @@ export function loadConfigs(options: LoadConfigsOptions): LoadedConfigs {
     result.entries.push(...entries);
   }
   if (!options.discover) return result;
-  const g = options.gateway;
-  const environ = readEnviron(options.procRoot, g.pid);
-  if (!looksLikeOpenclaw(environ, g.comm, g.argv)) return result;
-  let home: string | null = null;
-  if (g.uid !== null) {
-    const passwd = readFile(options.passwdPath ?? "/etc/passwd");
-    if ("text" in passwd) home = parsePasswdHome(passwd.text, g.uid);
-  }
-  const found = openclawConfigPath(environ, home, readLink(`${options.procRoot}/${g.pid}/cwd`));
+  const view = options.view ?? gatewayView(options.procRoot, options.gateway, options.passwdPath);
+  if (!looksLikeOpenclaw(view.environ, view.comm, view.argv)) return result;
+  const found = openclawConfigPath(view.environ, view.home, view.cwd);
   if (found === null || options.paths.includes(found.path)) return result;
   // The path comes from the gateway's environment or home: only a file its own user owns is its config
   // (a reaper running as root must not be pointed at another user's or root's files).
-  const { source, entries } = load(found.path, found.how, g.uid ?? -1);
+  // Read as the gateway sees it (through /proc/PID/root): a gateway in a container has its own files.
+  const { source, entries } = load(found.path, found.how, view.uid ?? -1, inGateway(view, found.path));
   result.sources.push(source);
   result.entries.push(...entries);
   return result;

@@ -2,6 +2,7 @@
 import type { InstanceResult } from "../act/execute.js";
 import type { Member, PlannedInstance } from "../decide/planner.js";
 import type { PassResult } from "../pass.js";
+import { shortKey } from "../decide/sessions.js";
 import { formatAge, formatBytes, safe, type ReportEvent } from "./events.js";
 
 /** The few styles the report uses. Plain (identity) when colour is off. */
@@ -96,6 +97,8 @@ export function formatPass(r: PassResult, paint: Paint = PLAIN): string {
       const action = inst.action === "keep" ? paint.keep("keep") : paint.reap(r.dryRun ? "would reap" : "reap");
       const facts = `pid ${inst.rootPid}  age ${formatAge(inst.ageMs)}  rss ${formatBytes(inst.rssBytes)}  ${inst.members.length} proc${inst.members.length === 1 ? "" : "s"}${r.plan.activityTracked ? `  ${activityText(inst.idleMs, inst.idleMaxMs ?? null)}` : ""}`;
       out.push(`  ${action}  ${facts}  ${paint.dim(inst.reason)}`);
+      if (inst.session) out.push(`      ${paint.dim(`session ${sessionText(inst)}`)}`);
+      if (inst.exitsWith && inst.exitsWith.length > 0) out.push(`      ${paint.dim(`exits with it: ${inst.exitsWith.map((e) => `${e.pid} ${commandLine(e.argv, 60)} (${formatBytes(e.rssBytes)})`).join(", ")}`)}`);
       if (inst.orphan) out.push(`      ${paint.warn(`escaped orphan [${inst.orphan.evidence.join(", ")}]`)} ${paint.dim(`${safe(inst.orphan.detail)}; reachable by: ${inst.orphan.reach}`)}`);
       out.push(...tree(inst, paint));
       const result = byRoot.get(inst.rootPid);
@@ -129,6 +132,14 @@ export function formatPass(r: PassResult, paint: Paint = PLAIN): string {
   return out.join("\n");
 }
 
+/** `agent:main:main (main, live): started 0.4 s into ...` or `unattributed: started in no session's first turn`. */
+function sessionText(inst: PlannedInstance): string {
+  const s = inst.session;
+  if (!s) return "";
+  if (s.state === "unattributed") return `unattributed: ${safe(s.evidence)}`;
+  return `${safe(shortKey(s.key))} (${s.kind}, ${s.state}): ${safe(s.evidence)}`;
+}
+
 /** Which host configs were read, and how the orphan search went. */
 function serverHeader(r: PassResult, paint: Paint): string[] {
   const out: string[] = [];
@@ -136,6 +147,8 @@ function serverHeader(r: PassResult, paint: Paint): string[] {
     const how = c.how === "option" ? "--mcp-config" : c.how;
     out.push(paint.dim(`  config ${safe(c.path)} (${how}): ${c.error === null ? `${c.servers} stdio server${c.servers === 1 ? "" : "s"}` : safe(c.error)}`));
   }
+  const ss = r.plan.sessions;
+  if (ss) out.push(paint.dim(`  sessions: ${ss.host} ${safe(ss.layout)}, ${ss.sessions} session${ss.sessions === 1 ? "" : "s"} that may own an instance, ${ss.transcriptsRead} transcript${ss.transcriptsRead === 1 ? "" : "s"} read (${ss.sources.map(safe).join(", ")})`));
   const o = r.orphanScan;
   if (o) {
     const gaps = [!o.socketPeers && "no socket peers (ss unavailable)", !o.fdsComplete && "some fds unreadable: unreachability unprovable"].filter(Boolean);

@@ -43,6 +43,8 @@ function instanceJson(inst: PlannedInstance, result: InstanceResult | undefined,
     reason: inst.reason,
     ...(inst.config ? { config: { name: inst.config.name, path: inst.config.source } } : {}),
     ...(inst.orphan ? { orphan: inst.orphan } : {}),
+    ...(inst.session !== undefined ? { session: sessionJson(inst, takenAtMs) } : {}),
+    ...(inst.exitsWith && inst.exitsWith.length > 0 ? { exitsWith: inst.exitsWith } : {}),
     ...(result
       ? {
           outcome: result.outcome,
@@ -57,6 +59,22 @@ function instanceJson(inst: PlannedInstance, result: InstanceResult | undefined,
           })),
         }
       : {}),
+  };
+}
+
+/** An instance's session: key, kind, live/ended/idle since when, and the evidence in words. */
+function sessionJson(inst: PlannedInstance, takenAtMs: number): Record<string, unknown> | null {
+  const s = inst.session;
+  if (!s) return null;
+  return {
+    state: s.state,
+    key: s.key,
+    sessionId: s.sessionId,
+    kind: s.kind,
+    since: s.sinceMs === null ? null : new Date(s.sinceMs).toISOString(),
+    sinceMs: s.sinceMs === null ? null : takenAtMs - s.sinceMs,
+    offsetMs: s.offsetMs,
+    evidence: s.evidence,
   };
 }
 
@@ -85,6 +103,7 @@ function serverFields(r: PassResult): Record<string, unknown> {
     ...(r.configs && r.configs.length > 0 ? { configs: r.configs } : {}),
     ...(r.plan.wrappers && r.plan.wrappers.length > 0 ? { wrappers: r.plan.wrappers } : {}),
     ...(r.orphanScan ? { orphanScan: r.orphanScan, orphansLeft: r.plan.orphansLeft ?? [] } : {}),
+    ...(r.plan.sessions ? { sessions: r.plan.sessions } : {}),
   };
 }
 

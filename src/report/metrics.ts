@@ -18,6 +18,7 @@ const FAMILIES: [name: string, type: "counter" | "gauge", help: string][] = [
   ["mcp_reaper_passes_total", "counter", "Passes run (one-shot runs and loop passes), whatever their outcome."],
   ["mcp_reaper_errors_total", "counter", 'Passes that found no gateway (kind="gateway_not_found") or failed otherwise (kind="pass"), and instance reaps that failed (kind="reap").'],
   ["mcp_reaper_reaped_instances_total", "counter", "Instances terminated (SIGTERM, or SIGKILL after the grace period), by server type."],
+  ["mcp_reaper_reaps_by_reason_total", "counter", 'Instances terminated, by the plan\'s reason (reason="duplicate", "session-ended", "session-idle", "unreachable").'],
   ["mcp_reaper_killed_instances_total", "counter", "Reaped instances that needed SIGKILL after the grace period, by server type."],
   ["mcp_reaper_reclaimed_bytes_total", "counter", "Resident memory of the reaped instances, in bytes."],
   ["mcp_reaper_instances", "gauge", "MCP server instances the last pass saw, by server type and state (kept or reaped; in a dry run, reaped = would be reaped)."],
@@ -144,7 +145,8 @@ export class MetricsFile {
         const outcome = byRoot.get(inst.rootPid)?.outcome;
         if (outcome === "terminated" || outcome === "killed") {
           this.add("mcp_reaper_reaped_instances_total", [["type", type.label]], 1);
-          this.add("mcp_reaper_reclaimed_bytes_total", [], inst.rssBytes);
+          this.add("mcp_reaper_reaps_by_reason_total", [["reason", inst.reasonCode]], 1);
+          this.add("mcp_reaper_reclaimed_bytes_total", [], inst.rssBytes + (inst.exitsWith ?? []).reduce((t, e) => t + e.rssBytes, 0));
         }
         if (outcome === "killed") this.add("mcp_reaper_killed_instances_total", [["type", type.label]], 1);
       }

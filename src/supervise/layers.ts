@@ -13,7 +13,8 @@ function parseBool(text: string, origin: string): boolean {
 }
 
 function valueOf(opt: Option, raw: string, origin: string): unknown {
-  if (opt.isBoolean()) return parseBool(raw, origin);
+  // A negated switch (--no-sessions from MCP_REAPER_NO_SESSIONS=1) sets its attribute to false.
+  if (opt.isBoolean()) return opt.negate ? !parseBool(raw, origin) : parseBool(raw, origin);
   if (!opt.parseArg) return raw;
   try {
     return opt.parseArg(raw, undefined);
@@ -39,7 +40,7 @@ export function layerOptions<T extends object>(cmd: Command, file: Map<string, s
     const fromFile = file?.get(opt.envVar);
     if (fromFile !== undefined) out[key] = valueOf(opt, fromFile, `${where}: ${opt.envVar}`);
     else if (env[opt.envVar] !== undefined) out[key] = valueOf(opt, env[opt.envVar] as string, `environment: ${opt.envVar}`);
-    else out[key] = opt.defaultValue;
+    else out[key] = opt.negate && opt.defaultValue === undefined ? true : opt.defaultValue;
   }
   for (const key of file?.keys() ?? []) {
     if (key.startsWith("MCP_REAPER_") && !known.has(key) && !NOT_OPTIONS.has(key)) {

@@ -61,6 +61,8 @@ export function makeFakeProc(procs: FakeProc[], options: { uptimeSeconds?: numbe
       writeFileSync(join(dir, "status"), `Name:\t${p.comm ?? "proc"}\nUid:\t${p.uid ?? 1000}\t${p.uid ?? 1000}\t${p.uid ?? 1000}\t${p.uid ?? 1000}\n`);
     }
     if (p.cwd) symlinkSync(p.cwd, join(dir, "cwd"));
+    // The root a process sees (/proc/PID/root): the host's own, so paths from its environment read as they are.
+    symlinkSync("/", join(dir, "root"));
     if (p.io) writeFileSync(join(dir, "io"), Object.entries(p.io).map(([k, v]) => `${k}: ${v}`).join("\n") + "\n");
     if (p.environ) writeFileSync(join(dir, "environ"), Object.entries(p.environ).map(([k, v]) => `${k}=${v}\0`).join(""));
     writeFileSync(join(dir, "cgroup"), p.cgroup ?? "0::/\n");

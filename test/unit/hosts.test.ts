@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { argvRunsEntry, matchEntry, namesRelated } from "../../src/decide/match.js";
 import { ConfigSyntaxError, parseJson5 } from "../../src/hosts/json5.js";
-import { openclawConfigPath, parseConfigText, parsePasswdHome, serversInConfig } from "../../src/hosts/parse.js";
+import { openclawConfigPath } from "../../src/hosts/openclaw/config.js";
+import { parseConfigText, parsePasswdHome, serversInConfig } from "../../src/hosts/parse.js";
 
 describe("parseJson5", () => {
   it("reads what hand-edited host configs hold", () => {

@@ -1,0 +1,169 @@
+// Decide (pure): which host session an instance belongs to, and whether that session is live, ended or
+// idle. The planner takes the sensed SessionStore as data and calls these; no I/O here.
+import type { HostSession, SessionStore } from "../hosts/adapter.js";
+
+/**
+ * Slack around a first-turn window: start ticks are 10 ms, the snapshot's wall clock and /proc/uptime are
+ * read a few ms apart, and the host stamps events with its own Date.now(). 500 ms covers those with room;
+ * wider would make adjacent runs' windows overlap more often (then both are ambiguous, never wrong).
+ */
+export const WINDOW_MARGIN_MS = 500;
+
+export type SessionKind = "main" | "hook" | "cron" | "heartbeat" | "stateless-chat" | "subagent" | "other" | "unknown";
+
+export interface KeyClass {
+  kind: SessionKind;
+  /** The host starts a fresh session for every run of this key (nothing resumes it once its turn ends). */
+  isolated: boolean;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * What a session key says (openclaw 2026.4.9 and 2026.9.6 make them so):
+ * - `agent:<a>:main`: the main session (kept across turns; a reset gives it a new sessionId).
+ * - `agent:<a>:hook:<...>`: /hooks/agent runs, always `sessionTarget: "isolated"` (forceNew: a new sessionId every run).
+ * - `...:heartbeat`: isolated heartbeats (`heartbeat.isolatedSession`), forceNew every run.
+ * - `agent:<a>:openai:<uuid>` / `openresponses:<uuid>`: a stateless /v1/chat/completions or /v1/responses
+ *   call without `user` (resolveSessionKey: `${prefix}:${randomUUID()}`); nothing can address it again.
+ *   With `user` the key is `openai-user:<user>`, a stable session like any other.
+ * - `agent:<a>:cron:<job>[:run:<id>]`: cron runs. Isolated jobs get a new sessionId per run, but a job with
+ *   `sessionTarget: "current"` resumes the same one, and the key does not say which: a cron session counts
+ *   as ended only once replaced.
+ * - `agent:<a>:subagent:<...>`: spawned sub-agents (can be messaged again): live.
+ */
+export function classifyKey(key: string | null): KeyClass {
+  if (key === null) return { kind: "unknown", isolated: false };
+  const m = /^agent:[^:]+:(.*)$/i.exec(key);
+  const rest = (m ? (m[1] as string) : key).toLowerCase();
+  if (rest === "main" || rest === "global") return { kind: "main", isolated: false };
+  if (rest.startsWith("hook:")) return { kind: "hook", isolated: true };
+  if (rest === "heartbeat" || rest.endsWith(":heartbeat")) return { kind: "heartbeat", isolated: true };
+  const stateless = /^(openai|openresponses):(.+)$/.exec(rest);
+  if (stateless && UUID.test(stateless[2] as string)) return { kind: "stateless-chat", isolated: true };
+  if (rest.startsWith("cron:")) return { kind: "cron", isolated: false };
+  if (rest.startsWith("subagent:")) return { kind: "subagent", isolated: false };
+  return { kind: "other", isolated: false };
+}
+
+export type SessionState = "live" | "ended" | "idle" | "unknown";
+
+export interface Liveness {
+  state: SessionState;
+  /** Since when (ended: when it ended; idle: its last activity); null when not known. */
+  sinceMs: number | null;
+  why: string;
+}
+
+/** Is this session live, ended or idle? `idleMs`: --session-idle (null: off). */
+export function livenessOf(s: HostSession, nowMs: number, idleMs: number | null): Liveness {
+  const k = classifyKey(s.key);
+  if (s.archived) return { state: "ended", sinceMs: s.endedAtMs, why: s.hostStatus ?? "transcript archived" };
+  if (s.current === false) {
+    const gone = s.hostStatus?.includes("key gone") ?? false;
+    return { state: "ended", sinceMs: s.endedAtMs, why: gone ? "its key is gone from the store" : "no longer the current session of its key (reset, /new or rollover)" };
+  }
+  if (s.current === null) return { state: "unknown", sinceMs: null, why: "not in the store, and its transcript is not archived" };
+  if (s.turnFinished === false) return { state: "live", sinceMs: null, why: "a run is in progress" };
+  if (k.isolated && s.turnFinished === true) {
+    const what = k.kind === "stateless-chat" ? "one-shot chat call" : `isolated ${k.kind} run`;
+    return { state: "ended", sinceMs: s.endedAtMs, why: `${what}, its turn finished` };
+  }
+  if (idleMs !== null && s.lastActivityMs !== null && nowMs - s.lastActivityMs > idleMs) {
+    return { state: "idle", sinceMs: s.lastActivityMs, why: `no turn for longer than --session-idle` };
+  }
+  return { state: "live", sinceMs: null, why: k.kind === "main" ? "the main session" : k.isolated ? "its turn has not finished" : "a session the host may resume" };
+}
+
+/** Which session an instance belongs to, and what that means for it. */
+export interface SessionAttribution {
+  /** "unattributed": no window, two windows, or a session whose state is unknown; today's rules apply. */
+  state: SessionState | "unattributed";
+  key: string | null;
+  sessionId: string | null;
+  kind: SessionKind | null;
+  /** ms the instance root started after the first turn's start (negative: within the margin before it). */
+  offsetMs: number | null;
+  sinceMs: number | null;
+  /** In words, for the report: `started 0.4 s into the first turn of agent:main:hook:2e14…, ended 3m ago`. */
+  evidence: string;
+}
+
+/** `agent:main:hook:2e14c3b0-...` -> `agent:main:hook:2e14…`: a uuid shows its first four characters. */
+export function shortKey(key: string | null): string {
+  if (key === null) return "(key not known)";
+  return key.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, (u) => `${u.slice(0, 4)}…`);
+}
+
+function ago(ms: number): string {
+  const s = Math.max(0, ms) / 1000;
+  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 172_800) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+  return `${Math.floor(s / 86_400)}d`;
+}
+
+function unattributed(evidence: string): SessionAttribution {
+  return { state: "unattributed", key: null, sessionId: null, kind: null, offsetMs: null, sinceMs: null, evidence };
+}
+
+export interface AttributionOptions {
+  nowMs: number;
+  /** --session-idle (null: off). */
+  idleMs: number | null;
+  /** Default WINDOW_MARGIN_MS. */
+  marginMs?: number;
+}
+
+/**
+ * Attributes each instance (by its root's start) to the one session whose first-turn window holds that
+ * start: from the session's first event to the end of its first turn (open while it runs), widened by the
+ * margin on both sides. None, or two sessions' windows (or a window that could not be read): unattributed.
+ */
+export function attribute(
+  instances: readonly { rootPid: number; startedAtMs: number }[],
+  store: SessionStore,
+  o: AttributionOptions,
+): Map<number, SessionAttribution> {
+  const margin = o.marginMs ?? WINDOW_MARGIN_MS;
+  const out = new Map<number, SessionAttribution>();
+  const windows = store.sessions.filter((s) => s.firstTurn !== null);
+  for (const inst of instances) {
+    const t = inst.startedAtMs;
+    const holding = windows.filter((s) => {
+      const w = s.firstTurn as NonNullable<HostSession["firstTurn"]>;
+      return t >= w.startMs - margin && t <= (w.endMs ?? o.nowMs) + margin;
+    });
+    const blind = store.blind.find((b) => t >= b.fromMs - margin && t <= b.toMs + margin);
+    if (blind) {
+      out.set(inst.rootPid, unattributed(`started while a session whose first turn could not be read was active (${blind.why})`));
+      continue;
+    }
+    if (holding.length === 0) {
+      out.set(inst.rootPid, unattributed("started in no session's first turn"));
+      continue;
+    }
+    if (holding.length > 1) {
+      out.set(inst.rootPid, unattributed(`started inside the first turns of ${holding.length} sessions (${holding.map((s) => shortKey(s.key)).join(", ")}): ambiguous`));
+      continue;
+    }
+    const s = holding[0] as HostSession;
+    const w = s.firstTurn as NonNullable<HostSession["firstTurn"]>;
+    const offsetMs = t - w.startMs;
+    const where = offsetMs >= 0 ? `${(offsetMs / 1000).toFixed(1)} s into` : `${(-offsetMs / 1000).toFixed(1)} s before`;
+    const live = livenessOf(s, o.nowMs, o.idleMs);
+    const state = live.state === "unknown" ? "unattributed" : live.state;
+    const since = live.sinceMs === null ? "" : live.state === "ended" ? `, ended ${ago(o.nowMs - live.sinceMs)} ago` : live.state === "idle" ? `, last turn ${ago(o.nowMs - live.sinceMs)} ago` : "";
+    const bounded = s.firstTurnEndBounded ? " (its end bounded by the last event)" : "";
+    out.set(inst.rootPid, {
+      state,
+      key: s.key,
+      sessionId: s.sessionId,
+      kind: classifyKey(s.key).kind,
+      offsetMs,
+      sinceMs: live.sinceMs,
+      evidence: `started ${where} the first turn${bounded} of ${shortKey(s.key)}${since}: ${live.why}`,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,221 @@
+// Sense (pure): OpenClaw's session stores as text and rows -> HostSession records. Each rule names the
+// versions it was read from (the packages' dist/ and what their gateways wrote: test/fixtures/openclaw/).
+import type { HostSession } from "../adapter.js";
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function finite(v: unknown): number | null {
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+/** An event's time: ISO text (transcript `timestamp`) or ms since the epoch; null when neither. */
+export function timeOf(v: unknown): number | null {
+  if (typeof v === "number") return Number.isFinite(v) ? v : null;
+  if (typeof v !== "string") return null;
+  const ms = Date.parse(v);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/** One sessions.json entry (2026.4.9: `agents/<agent>/sessions/sessions.json`, key -> entry). */
+export interface StoreEntry {
+  key: string;
+  sessionId: string;
+  /** ms: the entry's last write (every turn, with or without tool calls). */
+  updatedAt: number | null;
+  /** The transcript file the entry names, if any (`sessionFile`). */
+  sessionFile: string | null;
+}
+
+/** sessions.json text -> entries. Throws SyntaxError on text that is not a JSON object of entries. */
+export function parseSessionsJson(text: string): StoreEntry[] {
+  const doc: unknown = JSON.parse(text);
+  if (!isObject(doc)) throw new SyntaxError("not a JSON object of session entries");
+  const out: StoreEntry[] = [];
+  for (const [key, e] of Object.entries(doc)) {
+    if (!isObject(e) || typeof e.sessionId !== "string" || e.sessionId === "") continue;
+    out.push({ key, sessionId: e.sessionId, updatedAt: finite(e.updatedAt), sessionFile: typeof e.sessionFile === "string" ? e.sessionFile : null });
+  }
+  return out;
+}
+
+/**
+ * A transcript file name -> its sessionId and, for an archive, when it was archived. Names (2026.4.9,
+ * session-transcript-files.fs): `<sessionId>.jsonl`, `<sessionId>-topic-<topic>.jsonl`, and archives
+ * `<name>.jsonl.reset.<ts>` / `<name>.jsonl.deleted.<ts>` (ts: ISO with `-` for `:` and `.`).
+ */
+export function transcriptName(name: string): { sessionId: string; archived: "reset" | "deleted" | null; archivedAtMs: number | null } | null {
+  const m = /^(.+?)(?:-topic-[^/]*)?\.jsonl(?:\.(reset|deleted)\.(.+))?$/.exec(name);
+  if (!m || !m[1]) return null;
+  const archived = (m[2] as "reset" | "deleted" | undefined) ?? null;
+  return { sessionId: m[1], archived, archivedAtMs: archived && m[3] ? archiveTime(m[3]) : null };
+}
+
+/** `2026-12-03T21-14-05.123Z` (formatSessionArchiveTimestamp) -> ms. */
+function archiveTime(text: string): number | null {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})(?:[.-](\d{1,3}))?Z$/.exec(text);
+  if (!m) return timeOf(text);
+  return timeOf(`${m[1]}T${m[2]}:${m[3]}:${m[4]}.${(m[5] ?? "0").padEnd(3, "0")}Z`);
+}
+
+/** One transcript event as attribution needs it. */
+export interface TranscriptEvent {
+  atMs: number;
+  type: string;
+  role: string | null;
+  /** An assistant message's stopReason (`stop`, `toolUse`, `error`, `aborted`, `length`). */
+  stopReason: string | null;
+}
+
+/** One JSON line -> an event; null for a line that is not a timestamped event (a torn line at a chunk edge). */
+export function parseEventLine(line: string): TranscriptEvent | null {
+  let e: unknown;
+  try {
+    e = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (!isObject(e)) return null;
+  const msg = isObject(e.message) ? e.message : null;
+  const atMs = timeOf(e.timestamp) ?? timeOf(msg?.timestamp) ?? timeOf(e.created_at);
+  if (atMs === null) return null;
+  return {
+    atMs,
+    type: typeof e.type === "string" ? e.type : "",
+    role: typeof msg?.role === "string" ? msg.role : typeof e.role === "string" ? e.role : null,
+    stopReason: typeof msg?.stopReason === "string" ? msg.stopReason : null,
+  };
+}
+
+/** An assistant message that ends a turn: any stop but a tool call (the run goes on after a tool result). */
+function endsTurn(e: TranscriptEvent): boolean {
+  return e.role === "assistant" && e.stopReason !== null && e.stopReason !== "toolUse";
+}
+
+/**
+ * The first turn from the first events: from the session's first event (the `session` header, written
+ * before the run builds its tools: 2026.4.9 spawns a session's MCP servers while it materializes tools,
+ * before the user message is appended) to the first assistant message that ends a turn. `complete`: the
+ * events are the whole transcript (so a missing end means a turn in progress).
+ */
+export function firstTurnOf(head: readonly TranscriptEvent[], complete: boolean): { startMs: number; endMs: number | null; found: boolean } | null {
+  const first = head[0];
+  if (!first) return null;
+  const userAt = head.findIndex((e) => e.role === "user");
+  if (userAt < 0) return complete ? { startMs: first.atMs, endMs: null, found: true } : null;
+  for (let i = userAt + 1; i < head.length; i++) {
+    const e = head[i] as TranscriptEvent;
+    if (endsTurn(e)) return { startMs: Math.min(first.atMs, (head[userAt] as TranscriptEvent).atMs), endMs: e.atMs, found: true };
+  }
+  return { startMs: Math.min(first.atMs, (head[userAt] as TranscriptEvent).atMs), endMs: null, found: complete };
+}
+
+/** Did the last turn finish? From the last events: the last message is an assistant's that ends a turn. */
+export function lastTurnFinished(tail: readonly TranscriptEvent[]): { finished: boolean; atMs: number } | null {
+  const messages = tail.filter((e) => e.role !== null);
+  const last = messages[messages.length - 1] ?? tail[tail.length - 1];
+  if (!last) return null;
+  return { finished: endsTurn(last), atMs: last.atMs };
+}
+
+/** Lines of a chunk that starts or ends mid-file: a partial first (tail) or last (head) line is dropped. */
+export function chunkEvents(text: string, partialStart: boolean, partialEnd: boolean): TranscriptEvent[] {
+  const lines = text.split("\n");
+  if (partialStart) lines.shift();
+  if (partialEnd) lines.pop();
+  const out: TranscriptEvent[] = [];
+  for (const l of lines) {
+    const t = l.trim();
+    if (t === "") continue;
+    const e = parseEventLine(t);
+    if (e) out.push(e);
+  }
+  return out;
+}
+
+/** A 2026.4.9 session from its store entry (or archive) and its transcript's first and last events. */
+export function sessionFromTranscript(o: {
+  key: string | null;
+  sessionId: string;
+  current: boolean | null;
+  updatedAt: number | null;
+  archived: { how: "reset" | "deleted"; atMs: number | null } | null;
+  head: readonly TranscriptEvent[];
+  tail: readonly TranscriptEvent[];
+  /** The head chunk held the whole file. */
+  whole: boolean;
+}): HostSession {
+  const turn = firstTurnOf(o.head, o.whole);
+  const last = lastTurnFinished(o.whole ? o.head : o.tail);
+  let firstTurn: HostSession["firstTurn"] = null;
+  let bounded = false;
+  if (turn) {
+    if (turn.found) firstTurn = { startMs: turn.startMs, endMs: turn.endMs };
+    else {
+      // The first turn's end lies past the head chunk: the session's last event bounds it.
+      firstTurn = { startMs: turn.startMs, endMs: last?.atMs ?? null };
+      bounded = true;
+    }
+  }
+  return {
+    key: o.key,
+    sessionId: o.sessionId,
+    firstTurn,
+    ...(bounded ? { firstTurnEndBounded: true } : {}),
+    current: o.current,
+    turnFinished: last ? last.finished : null,
+    endedAtMs: o.archived?.atMs ?? (last?.finished ? last.atMs : null),
+    lastActivityMs: o.updatedAt ?? last?.atMs ?? null,
+    hostStatus: o.archived ? `transcript archived (${o.archived.how})` : null,
+    ...(o.archived ? { archived: true } : {}),
+  };
+}
+
+/** One session_windows row joined with its key's node (2026.9.x `openclaw-agent.sqlite`, schema 23). */
+export interface WindowRow {
+  session_id: string;
+  session_key: string;
+  reason: string | null;
+  created_at: number | null;
+  started_at: number | null;
+  ended_at: number | null;
+  status: string | null;
+  updated_at: number | null;
+  /** session_nodes.current_session_id of this key; null when the key is gone from session_nodes. */
+  current_session_id: string | null;
+  node_last_activity_at: number | null;
+  node_updated_at: number | null;
+  /** The id of the session that replaced this one (a window whose previous_session_id is this), if any. */
+  replaced_at: number | null;
+}
+
+/** A 2026.9 session from its window row and the first events of its transcript (transcript_events). */
+export function sessionFromWindow(r: WindowRow, head: readonly TranscriptEvent[], headComplete: boolean): HostSession {
+  const turn = firstTurnOf(head, headComplete);
+  const startCandidates = [r.created_at, r.started_at, turn?.startMs].filter((x): x is number => typeof x === "number");
+  const startMs = startCandidates.length > 0 ? Math.min(...startCandidates) : null;
+  const current = r.current_session_id === null ? false : r.current_session_id === r.session_id;
+  const running = r.status === "running";
+  const finished = r.status === null ? null : !running;
+  let endMs: number | null = turn?.found ? turn.endMs : null;
+  let bounded = false;
+  if (endMs === null && !running) {
+    // The turn's end is not in the first events read: the window's own end (or last update) bounds it.
+    endMs = r.ended_at ?? r.updated_at;
+    bounded = endMs !== null;
+  }
+  const gone = r.current_session_id === null;
+  const lastActivity = current ? (r.node_last_activity_at ?? r.node_updated_at ?? r.updated_at) : r.updated_at;
+  return {
+    key: r.session_key,
+    sessionId: r.session_id,
+    firstTurn: startMs === null ? null : { startMs, endMs },
+    ...(bounded ? { firstTurnEndBounded: true } : {}),
+    current,
+    turnFinished: finished,
+    endedAtMs: !current ? (r.replaced_at ?? r.ended_at ?? r.updated_at) : finished ? (r.ended_at ?? r.updated_at) : null,
+    lastActivityMs: lastActivity,
+    hostStatus: [r.status && `status ${r.status}`, r.reason && `reason ${r.reason}`, gone && "key gone from session_nodes"].filter(Boolean).join(", ") || null,
+  };
+}
