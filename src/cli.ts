@@ -2,6 +2,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { DEFAULTS, EXIT, EXIT_TABLE, parseDuration, parseEnvMarker, parseEnvName, parsePositiveInt, parseRegex, UsageError, type PassConfig } from "./config.js";
 import { addSessionOptions } from "./hosts/cli.js";
+import { addReleaseOptions } from "./hosts/openclaw/options.js";
 import { ConfigError } from "./hosts/read.js";
 import { GatewayNotFoundError } from "./proc/gateway.js";
 import { GatewayGoneError } from "./proc/snapshot.js";
@@ -99,7 +100,7 @@ function addPassOptions(cmd: Command): Command {
     .addOption(new Option("--json", "print one JSON document instead of the report").helpGroup("Output:"))
     .addOption(new Option("--no-color", "no colours (also: NO_COLOR set, or output not a terminal)").helpGroup("Output:"))
     .addOption(new Option("--proc-root <path>", "read a recorded /proc tree (implies --dry-run)").default(DEFAULTS.procRoot).hideHelp());
-  return addSessionOptions(addServerOptions(cmd));
+  return addReleaseOptions(addSessionOptions(addServerOptions(cmd)));
 }
 
 /** Wraps a config parser for a repeatable option: each use adds one parsed value. */

@@ -46,6 +46,11 @@ export interface PassConfig {
   discoverConfig?: boolean;
   /** Read the host's sessions (OpenClaw: its session store) to attribute instances to sessions. Default true; --no-sessions: false. */
   sessions?: boolean;
+  /**
+   * --release-sessions: ask an OpenClaw gateway to release the runtime slots of the ended one-shot sessions
+   * whose servers this pass reaps (src/hosts/openclaw/release.ts). Default false.
+   */
+  releaseSessions?: boolean;
 }
 
 export const DEFAULTS = {

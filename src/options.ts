@@ -35,6 +35,7 @@ export interface PassOpts {
   /** false with --no-sessions (commander's negated switch; undefined counts as on). */
   sessions?: boolean;
   sessionIdle?: number;
+  releaseSessions?: boolean;
 }
 
 function gatewaySpec(o: PassOpts): GatewaySpec {
@@ -75,6 +76,7 @@ export function toPassConfig(o: PassOpts, env: NodeJS.ProcessEnv): PassConfig {
     procRoot: o.procRoot,
     ...serverConfig(o),
     sessions: o.sessions !== false,
+    releaseSessions: Boolean(o.releaseSessions),
   };
 }
 

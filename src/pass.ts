@@ -7,6 +7,8 @@ import { instancesOf, plan as makePlan, type Plan } from "./decide/planner.js";
 import { gatewayView } from "./hosts/adapter.js";
 import { loadConfigs, type ConfigSource } from "./hosts/read.js";
 import { senseSessions } from "./hosts/sessions.js";
+import { openclawAfterReap, RELEASE_TIMEOUT_MS, type OpenclawReport } from "./hosts/openclaw/host.js";
+import type { callGateway } from "./hosts/openclaw/rpc.js";
 import { runSsUnix } from "./proc/escaped.js";
 import { resolveGateway, type GatewayIdentity } from "./proc/gateway.js";
 import { readText } from "./proc/read.js";
@@ -52,6 +54,8 @@ export interface PassResult {
   configs?: ConfigSource[];
   /** With --orphans: how the host-wide search went. */
   orphanScan?: { processes: number; socketPeers: boolean; fdsComplete: boolean } | null;
+  /** An OpenClaw gateway's idle TTL, runtime-limit count and (--release-sessions) releases; null for other gateways. */
+  openclaw?: OpenclawReport | null;
 }
 
 export interface PassHooks {
@@ -60,6 +64,8 @@ export interface PassHooks {
    * that gateway's lock here, and throws (LockHeldError) to stop the pass before it acts.
    */
   onGateway?: (gateway: GatewayIdentity) => void;
+  /** Tests: sends --release-sessions' calls instead of the gateway's WebSocket. */
+  gatewayCall?: typeof callGateway;
   /** Called once the plan is made, before any signal (progress on a TTY). */
   onPlan?: (p: Plan) => void;
   /** Aborts the grace wait of a pass in progress (straight to SIGKILL). */
@@ -167,6 +173,22 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
         ...(hooks.kill ? { kill: hooks.kill } : {}),
         ...(hooks.signal ? { signal: hooks.signal } : {}),
       });
+  // After the reap: a release that fails or hangs is reported per session and never holds the reap up.
+  const openclaw = await openclawAfterReap(
+    {
+      view,
+      snapshot,
+      plan: p,
+      instances: instancesOf(p),
+      store: sessions?.store ?? null,
+      releaseSessions: config.releaseSessions === true,
+      dryRun,
+      timeoutMs: RELEASE_TIMEOUT_MS,
+      clientVersion: "mcp-reaper",
+      ...(hooks.gatewayCall ? { call: hooks.gatewayCall } : {}),
+    },
+    warnings,
+  );
   if (history && stateFile) {
     pruneHistory(history, config.procRoot);
     const warning = saveHistory(stateFile, history);
@@ -185,6 +207,7 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
     orphanScan: snapshot.escaped
       ? { processes: snapshot.escaped.scanned, socketPeers: snapshot.escaped.socketPeers !== null, fdsComplete: snapshot.escaped.holdersComplete }
       : null,
+    openclaw,
   };
 }
 

@@ -110,6 +110,7 @@ export function formatPass(r: PassResult, paint: Paint = PLAIN): string {
     for (const c of r.plan.ignored) out.push(paint.dim(`  ${c.rootPid} ${commandLine(c.argv, 80)}  (${c.reason})`));
   }
   out.push(...serverFooter(r, paint));
+  out.push(...openclawLines(r, paint));
   if (r.plan.zombies.length > 0) {
     out.push("", paint.warn(`zombies waiting for the gateway to reap them: ${r.plan.zombies.map((z) => `${z.pid} [${safe(z.comm)}]`).join(", ")}`));
   }
@@ -155,6 +156,23 @@ function serverHeader(r: PassResult, paint: Paint): string[] {
     out.push(paint.dim(`  orphan search over ${o.processes} processes${gaps.length ? ` (${gaps.join("; ")})` : ""}`));
   }
   return out;
+}
+
+/** An OpenClaw gateway's idle TTL, its runtime slots against the limit, and --release-sessions' calls. */
+function openclawLines(r: PassResult, paint: Paint): string[] {
+  const o = r.openclaw;
+  if (!o) return [];
+  const out: string[] = [""];
+  if (o.ttl) out.push(o.ttl.off ? paint.warn(`openclaw: ${safe(o.ttl.text)}`) : paint.dim(`openclaw: ${safe(o.ttl.text)}`));
+  if (o.runtimes) out.push(o.runtimes.near ? paint.warn(`openclaw: ${o.runtimes.text}`) : paint.dim(`openclaw: ${o.runtimes.text} (limit from ${safe(o.runtimes.source)})`));
+  for (const x of o.releases ?? []) {
+    const what = `${safe(shortKey(x.key))} (${x.method}, servers ${x.rootPids.join(", ")})`;
+    if (x.outcome === "released") out.push(`released ${what} in ${x.durationMs}ms`);
+    else if (x.outcome === "would-release") out.push(paint.dim(`would release ${what}`));
+    else out.push(paint.reap(`release FAILED ${what}: ${safe(x.error ?? "no answer")}`));
+  }
+  for (const x of o.releaseSkipped) out.push(paint.dim(`not released ${safe(shortKey(x.key))}: ${safe(x.why)}`));
+  return out.length === 1 ? [] : out;
 }
 
 /** Wrapper layers passed through, and MCP-looking processes outside the tree that were left alone. */

@@ -104,6 +104,7 @@ function serverFields(r: PassResult): Record<string, unknown> {
     ...(r.plan.wrappers && r.plan.wrappers.length > 0 ? { wrappers: r.plan.wrappers } : {}),
     ...(r.orphanScan ? { orphanScan: r.orphanScan, orphansLeft: r.plan.orphansLeft ?? [] } : {}),
     ...(r.plan.sessions ? { sessions: r.plan.sessions } : {}),
+    ...(r.openclaw ? { openclaw: r.openclaw } : {}),
   };
 }
 

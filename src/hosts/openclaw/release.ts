@@ -1,0 +1,135 @@
+// Decide (pure): which ended OpenClaw sessions to ask the gateway to release (--release-sessions), what
+// its idle-TTL setting means, and how near it is to its live MCP runtime limit. No I/O here.
+import type { PlannedInstance } from "../../decide/planner.js";
+import { classifyKey, livenessOf, shortKey } from "../../decide/sessions.js";
+import type { HostSession, SessionStore } from "../adapter.js";
+
+/**
+ * The call that releases a session's MCP runtime slot, the gentlest found on openclaw 2026.9.6 (measured:
+ * docs/release.md): `sessions.abort` with `clearQueued` retires the key's current runtime when no run is in
+ * progress, and leaves the session record and its transcript as they were. sessions.reset would cost the
+ * conversation, sessions.delete the record.
+ */
+export const RELEASE_METHOD = "sessions.abort";
+
+export interface ReleaseTarget {
+  key: string;
+  sessionId: string;
+  /** The reaped instances (root pids) that belonged to it. */
+  rootPids: number[];
+  params: { key: string; clearQueued: true };
+}
+
+export interface ReleaseDecision {
+  release: ReleaseTarget[];
+  /** Ended sessions of reaped instances that are not released, and why (for the report). */
+  skipped: { key: string | null; sessionId: string | null; why: string }[];
+}
+
+/**
+ * Which sessions to release: those of instances this plan reaps because the adapter judged their session
+ * ended, and only when releasing cannot touch a live one. sessions.abort acts on whatever session its key
+ * holds now, so only a key that can never run again qualifies: a one-shot key (a stateless chat call, an
+ * isolated hook or heartbeat run) whose current sessionId is the ended one and whose turn finished. A reset
+ * or replaced session is never released through its key (the key's new session is live; the host
+ * retires the old runtime itself on reset). Without a store (no adapter), nothing.
+ */
+export function decideReleases(instances: readonly PlannedInstance[], store: SessionStore | null): ReleaseDecision {
+  const out: ReleaseDecision = { release: [], skipped: [] };
+  if (store === null) return out;
+  const byId = new Map<string, HostSession>(store.sessions.map((s) => [s.sessionId, s]));
+  const byKey = new Map<string, ReleaseTarget>();
+  for (const inst of instances) {
+    const a = inst.session;
+    if (!a || a.state !== "ended" || inst.action !== "reap" || inst.reasonCode !== "session-ended") continue;
+    const skip = (why: string) => out.skipped.push({ key: a.key, sessionId: a.sessionId, why });
+    if (a.key === null || a.sessionId === null) {
+      skip("its key or sessionId is not known");
+      continue;
+    }
+    const s = byId.get(a.sessionId);
+    if (!s || s.key !== a.key) {
+      skip("not in the session store under that key");
+      continue;
+    }
+    if (!classifyKey(s.key).isolated) {
+      skip("its key can run again (only one-shot keys are released)");
+      continue;
+    }
+    if (s.current !== true || s.archived) {
+      skip("no longer the current session of its key (the host retired its runtime when it replaced it)");
+      continue;
+    }
+    if (s.turnFinished !== true) {
+      skip("its turn is not known to have finished");
+      continue;
+    }
+    const t = byKey.get(a.key);
+    if (t) t.rootPids.push(inst.rootPid);
+    else byKey.set(a.key, { key: a.key, sessionId: a.sessionId, rootPids: [inst.rootPid], params: { key: a.key, clearQueued: true } });
+  }
+  out.release = [...byKey.values()];
+  return out;
+}
+
+/** The host's own fix for runtimes nobody uses: mcp.sessionIdleTtlMs. */
+export interface TtlFinding {
+  idleTtlMs: number;
+  /** True when it is off (unset or 0) on a gateway that has the setting. */
+  off: boolean;
+  /** One line for the report. */
+  text: string;
+}
+
+/** What the gateway's TTL means. Only a gateway with a runtime manager (openclaw 2026.9+) has the setting. */
+export function ttlFinding(idleTtlMs: number, configPath: string | null): TtlFinding {
+  if (idleTtlMs > 0) {
+    return { idleTtlMs, off: false, text: `mcp.sessionIdleTtlMs is ${idleTtlMs} ms: the gateway disposes an idle session's MCP runtime itself (sweeps every 60 s)` };
+  }
+  const where = configPath ? ` in ${configPath}` : "";
+  return {
+    idleTtlMs,
+    off: true,
+    text: `mcp.sessionIdleTtlMs is off: the gateway keeps every session's MCP runtime (and its slot) until the session is reset or deleted; set "mcp": { "sessionIdleTtlMs": 600000 }${where} and it disposes runtimes idle for 10 minutes itself`,
+  };
+}
+
+/** Warn at this share of the limit (the gateway refuses every new session's MCP runtime at the limit). */
+export const RUNTIME_WARN_SHARE = 0.8;
+
+export interface RuntimeUse {
+  /** Sessions the store says still hold a runtime slot, after this pass's releases. */
+  held: number;
+  limit: number;
+  near: boolean;
+  text: string;
+}
+
+/**
+ * Counts what the session store says holds a live MCP runtime slot, against the package's limit: every
+ * session the store read holds one unless the host has retired it (a replaced or archived session, an
+ * isolated hook/heartbeat/cron run whose turn finished: openclaw disposes run-owned runtimes), less the
+ * sessions released this pass. A stateless chat session keeps its slot after its one turn. The store
+ * holds the sessions that may own a process of the tree, so this is a lower bound when older sessions
+ * whose servers are gone still hold slots.
+ */
+export function runtimeUse(store: SessionStore, limit: number, released: ReadonlySet<string>, nowMs: number): RuntimeUse {
+  let held = 0;
+  for (const s of store.sessions) {
+    if (released.has(s.sessionId)) continue;
+    if (s.archived || s.current === false) continue;
+    const k = classifyKey(s.key);
+    if (k.isolated && k.kind !== "stateless-chat" && livenessOf(s, nowMs, null).state === "ended") continue;
+    held++;
+  }
+  const near = held >= Math.ceil(limit * RUNTIME_WARN_SHARE);
+  const text = near
+    ? `the gateway nears its live MCP runtime limit: ${held} of ${limit} sessions in its store hold a runtime; at ${limit} every new session's tools fail until sessions are released, reset or deleted (--release-sessions, mcp.sessionIdleTtlMs)`
+    : `${held} of ${limit} live MCP runtime slots held by the sessions in the store`;
+  return { held, limit, near, text };
+}
+
+/** A release target in words for the report. */
+export function releaseLabel(t: Pick<ReleaseTarget, "key">): string {
+  return shortKey(t.key);
+}
