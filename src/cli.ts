@@ -168,7 +168,7 @@ async function paintFor(color: boolean): Promise<Paint> {
 
 const HELP_AFTER = `
 Durations: 500ms, 5s, 10m, 1h, 1d, or a bare number of seconds (--min-age 0 is valid).
-Every option that takes a value (and --orphans, --user) can also come from the environment:
+Every option that takes a value (and --orphans, --user, --release-sessions) can also come from the environment:
 --keep from MCP_REAPER_KEEP, and so on; --schedule, --options-file and the switches cannot.
 
 An instance is a child of the gateway with its whole subtree (uv -> python, npx -> sh -> node).
