@@ -70,6 +70,27 @@ describe("decideReleases (pure)", () => {
     assert.deepEqual(decideReleases([live, unattributed, young, noSession], s), { release: [], skipped: [] });
     assert.deepEqual(decideReleases([inst(24, { key: CHAT(1), sessionId: "s1" })], null), { release: [], skipped: [] }, "no store: nothing");
   });
+  it("a reaped instance the adapter could not attribute (overlapping chat calls): the ended one-shot sessions whose first turn holds its start", () => {
+    const overlap = { firstTurn: { startMs: NOW - 60_000, endMs: NOW - 50_000 } };
+    const s = store([
+      session(CHAT(1), "s1", overlap),
+      session(CHAT(2), "s2", overlap),
+      session(CHAT(3), "s3", { ...overlap, turnFinished: false }), // still running: live
+      session("agent:main:main", "m1", overlap), // live
+      session(CHAT(4), "s4", { firstTurn: { startMs: NOW - 20_000, endMs: NOW - 19_000 } }), // elsewhere
+    ]);
+    const reaped = inst(40, { state: "unattributed" }, { action: "reap", reasonCode: "duplicate", startedAtMs: NOW - 55_000 });
+    const d = decideReleases([reaped], s, NOW);
+    assert.deepEqual(
+      d.release.map((t) => [t.key, t.rootPids]),
+      [
+        [CHAT(1), [40]],
+        [CHAT(2), [40]],
+      ],
+    );
+    const kept = inst(41, { state: "unattributed" }, { action: "keep", reasonCode: "newest", startedAtMs: NOW - 55_000 });
+    assert.deepEqual(decideReleases([kept], s, NOW).release, [], "negative control: a kept instance releases nothing");
+  });
   it("never through a key that holds a newer session, or one that can run again, or a turn not known finished", () => {
     const s = store([
       session("agent:main:main", "old", { current: false }),

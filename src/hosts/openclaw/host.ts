@@ -67,7 +67,7 @@ export async function openclawAfterReap(i: OpenclawPassInput, warnings: string[]
     if (i.store === null) warnings.push("--release-sessions: no session store was read this pass (no adapter, --no-sessions, or an unreadable store), so no session is known to have ended; nothing released");
     else if (!("value" in facts.token)) warnings.push(`--release-sessions: cannot authenticate to the gateway (${facts.token.why}); nothing released`);
     else {
-      const decision = decideReleases(i.instances, i.store);
+      const decision = decideReleases(i.instances, i.store, i.snapshot.takenAtMs);
       report.releaseSkipped = decision.skipped;
       report.releases = [];
       if (i.dryRun) {

@@ -1,7 +1,7 @@
 // Decide (pure): which ended OpenClaw sessions to ask the gateway to release (--release-sessions), what
 // its idle-TTL setting means, and how near it is to its live MCP runtime limit. No I/O here.
 import type { PlannedInstance } from "../../decide/planner.js";
-import { classifyKey, livenessOf, shortKey } from "../../decide/sessions.js";
+import { classifyKey, livenessOf, shortKey, WINDOW_MARGIN_MS } from "../../decide/sessions.js";
 import type { HostSession, SessionStore } from "../adapter.js";
 
 /**
@@ -27,21 +27,41 @@ export interface ReleaseDecision {
 }
 
 /**
+ * Sessions whose first-turn window holds the start of an instance the plan reaps without knowing its
+ * session (unattributed because two windows hold it, as when chat calls overlap): any of them may own it.
+ * Each is still released only on the adapter's own verdict that it ended (livenessOf), like the others.
+ */
+function windowHolders(inst: PlannedInstance, store: SessionStore): HostSession[] {
+  const t = inst.startedAtMs;
+  return store.sessions.filter((s) => s.firstTurn !== null && t >= s.firstTurn.startMs - WINDOW_MARGIN_MS && t <= (s.firstTurn.endMs ?? Infinity) + WINDOW_MARGIN_MS);
+}
+
+/**
  * Which sessions to release: those of instances this plan reaps because the adapter judged their session
- * ended, and only when releasing cannot touch a live one. sessions.abort acts on whatever session its key
+ * ended (or, for a reaped instance it could not attribute, the ended sessions whose first turn holds its
+ * start), and only when releasing cannot touch a live one. sessions.abort acts on whatever session its key
  * holds now, so only a key that can never run again qualifies: a one-shot key (a stateless chat call, an
  * isolated hook or heartbeat run) whose current sessionId is the ended one and whose turn finished. A reset
  * or replaced session is never released through its key (the key's new session is live; the host
  * retires the old runtime itself on reset). Without a store (no adapter), nothing.
  */
-export function decideReleases(instances: readonly PlannedInstance[], store: SessionStore | null): ReleaseDecision {
+export function decideReleases(instances: readonly PlannedInstance[], store: SessionStore | null, nowMs = Date.now()): ReleaseDecision {
   const out: ReleaseDecision = { release: [], skipped: [] };
   if (store === null) return out;
   const byId = new Map<string, HostSession>(store.sessions.map((s) => [s.sessionId, s]));
   const byKey = new Map<string, ReleaseTarget>();
-  for (const inst of instances) {
+  type Claim = { inst: PlannedInstance; a: { key: string | null; sessionId: string | null } };
+  const attributions = instances.flatMap((inst): Claim[] => {
+    if (inst.action !== "reap") return [];
     const a = inst.session;
-    if (!a || a.state !== "ended" || inst.action !== "reap" || inst.reasonCode !== "session-ended") continue;
+    if (a && a.state === "ended" && inst.reasonCode === "session-ended") return [{ inst, a }];
+    if (!a || a.state !== "unattributed") return [];
+    // Unattributed: only the ended ones of the sessions that may own it; never a live or idle one.
+    return windowHolders(inst, store)
+      .filter((s) => livenessOf(s, nowMs, null).state === "ended")
+      .map((s) => ({ inst, a: { key: s.key, sessionId: s.sessionId } }));
+  });
+  for (const { inst, a } of attributions) {
     const skip = (why: string) => out.skipped.push({ key: a.key, sessionId: a.sessionId, why });
     if (a.key === null || a.sessionId === null) {
       skip("its key or sessionId is not known");
