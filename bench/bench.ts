@@ -15,6 +15,7 @@ import { startWorld, type World } from "../src/demo/world.js";
 import { runPass } from "../src/pass.js";
 import { resolveGateway } from "../src/proc/gateway.js";
 import { protectedPidsOf, takeSnapshot } from "../src/proc/snapshot.js";
+import { formatSessionsRow, SESSIONS_TARGET, sessionsRow } from "./sessions.js";
 import { roomFor, startSleepers, type Sleepers } from "./sleepers.js";
 
 const ROUNDS = Math.max(15, Number(process.env.BENCH_ROUNDS ?? "21"));
@@ -298,6 +299,9 @@ async function main(): Promise<number> {
     log("kill latency: a world with a SIGTERM-ignoring server type...");
     const kill = await killLatency(worlds);
 
+    log("sessions: a pass with a 1,000-session store against --no-sessions...");
+    const sessions = await sessionsRow(ROUNDS);
+
     const loopGrowth = loop ? (loop.rssEnd - loop.rss100) / loop.rss100 : NaN;
     const termMs = median(kill.termMs);
     const ignoreMs = median(kill.ignoreMs);
@@ -314,6 +318,7 @@ async function main(): Promise<number> {
     out.push(
       `Kill latency from the start of the act step (${kill.termMs.length + kill.ignoreMs.length} instances over ${KILL_ROUNDS} passes, grace ${KILL_GRACE_MS} ms): ` +
         `TERM-honouring median ${ms(termMs)} ms (max ${ms(Math.max(...kill.termMs))}), TERM-ignoring median ${ms(ignoreMs)} ms (max ${ms(Math.max(...kill.ignoreMs))}).`,
+      formatSessionsRow(sessions),
       "",
     );
     const checks: [string, boolean][] = [
@@ -324,6 +329,7 @@ async function main(): Promise<number> {
       [`loop RSS growth 100->${LOOP_PASSES} <= ${TARGET.loopGrowth * 100}%: ${(loopGrowth * 100).toFixed(1)}%`, Math.abs(loopGrowth) <= TARGET.loopGrowth],
       [`TERM kill <= ${TARGET.termMs}ms: ${ms(termMs)}ms`, termMs <= TARGET.termMs],
       [`ignore-TERM kill <= grace+${TARGET.ignoreExtraMs}ms: ${ms(ignoreMs)}ms`, ignoreMs <= KILL_GRACE_MS + TARGET.ignoreExtraMs],
+      [`sessions pass CPU vs --no-sessions <= ${SESSIONS_TARGET}x: ${sessions.ratio.toFixed(2)}x`, sessions.ratio <= SESSIONS_TARGET && sessions.transcriptsRead <= sessions.candidates],
     ];
     out.push(`summary: ${checks.map(([text, ok]) => `${text} ${ok ? "PASS" : "FAIL"}`).join("; ")}`);
     process.stdout.write(`${out.join("\n")}\n`);

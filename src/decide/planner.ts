@@ -6,7 +6,7 @@ import { idleSpanOf, type ActivityView } from "./activity.js";
 import { matchEntry, type EntryMatch } from "./match.js";
 import { attributeOrphans, type OrphanAttribution } from "./orphans.js";
 import { basename, namesIn, signatureOf, stripLaunchers, type Signature } from "./signature.js";
-import { attribute, type SessionAttribution } from "./sessions.js";
+import { attribute, shortKey, type SessionAttribution } from "./sessions.js";
 import { preorder } from "./tree.js";
 
 export interface Policy {
@@ -341,10 +341,13 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
 function bySession(inst: PlannedInstance, policy: Policy): [Action, ReasonCode, string] | null {
   const s = inst.session;
   if (!s || s.state === "unattributed" || s.state === "unknown") return null;
-  if (s.state === "live") return ["keep", "live-session", `belongs to a live session: ${s.evidence}`];
+  // The evidence is the report's session line; the reason names the session and its state.
+  const who = shortKey(s.key);
+  if (s.state === "live") return ["keep", "live-session", `belongs to the live session ${who}`];
   const code: ReasonCode = s.state === "ended" ? "session-ended" : "session-idle";
-  if (inst.ageMs < policy.minAgeMs) return ["keep", "too-young", `its session is ${s.state}, but younger than --min-age ${seconds(policy.minAgeMs)} (age ${seconds(inst.ageMs)}): ${s.evidence}`];
-  return ["reap", code, `its session ${s.state === "ended" ? "has ended" : "is idle"}: ${s.evidence}`];
+  const what = s.state === "ended" ? `its session ${who} has ended` : `its session ${who} is idle (--session-idle ${seconds(policy.sessionIdleMs ?? 0)})`;
+  if (inst.ageMs < policy.minAgeMs) return ["keep", "too-young", `${what}, but it is younger than --min-age ${seconds(policy.minAgeMs)} (age ${seconds(inst.ageMs)})`];
+  return ["reap", code, what];
 }
 
 /** Attaches each in-tree instance's session (escaped orphans keep their own rules). */

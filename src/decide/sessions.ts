@@ -55,9 +55,14 @@ export interface Liveness {
   why: string;
 }
 
+/** The key's class, unless the host says more (a 2026.9.6 hook run under a `cron:` key: an isolated run). */
+export function kindOf(s: HostSession): KeyClass {
+  return s.kindHint === "hook" ? { kind: "hook", isolated: true } : classifyKey(s.key);
+}
+
 /** Is this session live, ended or idle? `idleMs`: --session-idle (null: off). */
 export function livenessOf(s: HostSession, nowMs: number, idleMs: number | null): Liveness {
-  const k = classifyKey(s.key);
+  const k = kindOf(s);
   if (s.archived) return { state: "ended", sinceMs: s.endedAtMs, why: s.hostStatus ?? "transcript archived" };
   if (s.current === false) {
     const gone = s.hostStatus?.includes("key gone") ?? false;
@@ -159,7 +164,7 @@ export function attribute(
       state,
       key: s.key,
       sessionId: s.sessionId,
-      kind: classifyKey(s.key).kind,
+      kind: kindOf(s).kind,
       offsetMs,
       sinceMs: live.sinceMs,
       evidence: `started ${where} the first turn${bounded} of ${shortKey(s.key)}${since}: ${live.why}`,

@@ -67,6 +67,8 @@ export interface HostSession {
   hostStatus?: string | null;
   /** Only an archived transcript (`.reset.`/`.deleted.`) is left: the session is over. */
   archived?: boolean;
+  /** What the host says the session is when its key does not (2026.9.6 keys a /hooks run `cron:<uuid>`; its window names the hook). */
+  kindHint?: "hook";
 }
 
 /** What one pass read of a host's sessions. */

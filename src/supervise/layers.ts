@@ -13,8 +13,10 @@ function parseBool(text: string, origin: string): boolean {
 }
 
 function valueOf(opt: Option, raw: string, origin: string): unknown {
-  // A negated switch (--no-sessions from MCP_REAPER_NO_SESSIONS=1) sets its attribute to false.
-  if (opt.isBoolean()) return opt.negate ? !parseBool(raw, origin) : parseBool(raw, origin);
+  // A negated switch (--no-sessions from MCP_REAPER_NO_SESSIONS=1) sets its attribute to false
+  // (commander's isBoolean() is false for negated options).
+  if (opt.negate) return !parseBool(raw, origin);
+  if (opt.isBoolean()) return parseBool(raw, origin);
   if (!opt.parseArg) return raw;
   try {
     return opt.parseArg(raw, undefined);

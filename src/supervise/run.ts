@@ -146,7 +146,11 @@ export async function supervisedPass(state: RunState, config: PassConfig, hooks:
       state.history = opened.history;
     }
     const result = await runPass(config, { signal: hooks.signal, onGateway: (g) => holdGatewayLock(state, g, log), ...(state.history ? { history: state.history } : {}) });
-    for (const w of result.warnings) log(warning(w));
+    for (const w of result.warnings) {
+      // A session store that cannot be read stays so pass after pass: said once per throttle interval.
+      const text = w.startsWith("sessions") ? state.errors.pass(w, Date.now()) : w;
+      if (text) log(warning(text));
+    }
     state.gateway.found(result.plan.gateway, log);
     state.metrics?.recordPass(result, Date.now());
     log({ kind: "pass", at: Date.now(), result });

@@ -63,12 +63,17 @@ describe("usage errors: exit 2, one line, nothing done", () => {
     [["--gateway-name", ""], /must not be empty/],
     [["--gateway-pid", "2", "--idle", "0"], /--idle 0 would call every instance idle/],
     [["--gateway-pid", "2", "--idle", "soon"], /not a duration: "soon"/],
+    [["--gateway-pid", "2", "--session-idle", "0"], /--session-idle 0 would call every session idle/],
+    [["--gateway-pid", "2", "--session-idle", "2h", "--no-sessions"], /--session-idle needs the session store/],
+    [["--gateway-pid", "2", "--session-idle", "later"], /not a duration: "later"/],
   ];
   for (const [args, pattern] of table) {
     it(JSON.stringify(args), () => assertOneLineError(run(args), 2, pattern));
   }
   it("reads options from the environment too, with the same validation", () => {
     assertOneLineError(run(["--gateway-pid", "2"], { MCP_REAPER_KEEP: "zero" }), 2, /--keep must be a whole number/);
+    assertOneLineError(run(["--gateway-pid", "2", "--session-idle", "1h"], { MCP_REAPER_NO_SESSIONS: "1" }), 2, /--session-idle needs the session store/);
+    assertOneLineError(run(["--gateway-pid", "2"], { MCP_REAPER_NO_SESSIONS: "maybe" }), 2, /MCP_REAPER_NO_SESSIONS: expected 1\/true/);
   });
 });
 
@@ -120,7 +125,7 @@ describe("help and version", () => {
   it("--help teaches: gateway options, durations, examples and the exit-code table", () => {
     const r = run(["--help"]);
     assert.equal(r.code, 0);
-    for (const text of ["--gateway-name <name>", "--min-age <duration>", "60s, env: MCP_REAPER_MIN_AGE", "Durations:", "Examples:", "mcp-reaper demo", "Exit codes:", "4  with --check"]) {
+    for (const text of ["--gateway-name <name>", "--min-age <duration>", "60s, env: MCP_REAPER_MIN_AGE", "Durations:", "Examples:", "mcp-reaper demo", "Exit codes:", "4  with --check", "Sessions:", "--no-sessions", "--session-idle <duration>", "MCP_REAPER_SESSION_IDLE", "MCP_REAPER_NO_SESSIONS"]) {
       assert.ok(r.stdout.includes(text), `help mentions ${text}`);
     }
   });

@@ -2,9 +2,9 @@
 // leave no process behind.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach } from "node:test";
 import { startWorld, type World } from "../../src/demo/world.js";
 
@@ -45,8 +45,10 @@ export async function scriptedGateway(
   const dir = mkdtempSync(join(tmpdir(), "mcp-reaper-scripted-"));
   const env: NodeJS.ProcessEnv = { ...process.env, DIR: dir, MCP_REAPER_WORLD: `scripted-${process.pid}` };
   for (const [name, text] of Object.entries(o.files)) {
+    // A name may hold a folder (`spawn-broker/worker.js`: layers are matched by their last path parts).
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
     writeFileSync(join(dir, name), text);
-    env[`FILE_${name.replace(/\.[^.]*$/, "").replace(/-/g, "_").toUpperCase()}`] = join(dir, name);
+    env[`FILE_${name.replace(/\.[^.]*$/, "").replace(/[-/]/g, "_").toUpperCase()}`] = join(dir, name);
   }
   const gateway = spawn(process.execPath, ["-e", o.gatewayJs], { stdio: "ignore", detached: true, env });
   t.after(() => {

@@ -19,8 +19,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const SCHEMA = `
 CREATE TABLE schema_meta (meta_key TEXT NOT NULL PRIMARY KEY, role TEXT NOT NULL, schema_version INTEGER NOT NULL, agent_id TEXT, app_version TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
 CREATE TABLE session_nodes (session_key TEXT NOT NULL PRIMARY KEY, current_session_id TEXT NOT NULL, entry_json TEXT NOT NULL, updated_at INTEGER NOT NULL, status TEXT, created_at INTEGER, created_via TEXT, last_activity_at INTEGER);
-CREATE TABLE session_windows (session_id TEXT NOT NULL PRIMARY KEY, session_key TEXT NOT NULL, previous_session_id TEXT, reason TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, started_at INTEGER, ended_at INTEGER, status TEXT);
-CREATE TABLE transcript_events (session_id TEXT NOT NULL, seq INTEGER NOT NULL, event_json TEXT, created_at INTEGER NOT NULL, PRIMARY KEY (session_id, seq));`;
+CREATE TABLE session_windows (session_id TEXT NOT NULL PRIMARY KEY, session_key TEXT NOT NULL, previous_session_id TEXT, reason TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, started_at INTEGER, ended_at INTEGER, status TEXT, hook_external_content_source TEXT);
+CREATE TABLE transcript_events (session_id TEXT NOT NULL, seq INTEGER NOT NULL, event_json TEXT, created_at INTEGER NOT NULL, event_zstd BLOB, PRIMARY KEY (session_id, seq));`;
 
 const CHAT = "agent:main:openai:0d9c6a4e-2f1b-4c3d-9e8f-7a6b5c4d3e2f";
 
@@ -39,11 +39,11 @@ describe("openclaw 2026.9 SQLite store", async () => {
     run("INSERT INTO schema_meta VALUES ('agent','agent',23,'main','2026.9.6',?,?)", T0, T0);
     run("INSERT INTO session_nodes VALUES ('agent:main:main','main-2','{}',?,'done',?,'operator',?)", T0 + 200_000, T0, T0 + 200_000);
     run("INSERT INTO session_nodes VALUES (?,'chat-1','{}',?,'done',?,'run',?)", CHAT, T0 + 63_000, T0 + 60_000, T0 + 63_000);
-    run("INSERT INTO session_windows VALUES ('main-1','agent:main:main',NULL,'initial',?,?,?,?, 'done')", T0, T0 + 3_000, T0, T0 + 3_000);
-    run("INSERT INTO session_windows VALUES ('main-2','agent:main:main','main-1','reset',?,?,?,?, 'done')", T0 + 100_000, T0 + 200_000, T0 + 100_000, T0 + 200_000);
-    run("INSERT INTO session_windows VALUES ('chat-1',?,NULL,'initial',?,?,?,?, 'done')", CHAT, T0 + 60_000, T0 + 63_000, T0 + 60_000, T0 + 63_000);
+    run("INSERT INTO session_windows VALUES ('main-1','agent:main:main',NULL,'initial',?,?,?,?, 'done', NULL)", T0, T0 + 3_000, T0, T0 + 3_000);
+    run("INSERT INTO session_windows VALUES ('main-2','agent:main:main','main-1','reset',?,?,?,?, 'done', NULL)", T0 + 100_000, T0 + 200_000, T0 + 100_000, T0 + 200_000);
+    run("INSERT INTO session_windows VALUES ('chat-1',?,NULL,'initial',?,?,?,?, 'done', NULL)", CHAT, T0 + 60_000, T0 + 63_000, T0 + 60_000, T0 + 63_000);
     const ev = (sid: string, seq: number, at: number, role: string, stop?: string) =>
-      run("INSERT INTO transcript_events VALUES (?,?,?,?)", sid, seq, JSON.stringify({ type: "message", timestamp: new Date(at).toISOString(), message: { role, ...(stop ? { stopReason: stop } : {}) } }), at);
+      run("INSERT INTO transcript_events VALUES (?,?,?,?,NULL)", sid, seq, JSON.stringify({ type: "message", timestamp: new Date(at).toISOString(), message: { role, ...(stop ? { stopReason: stop } : {}) } }), at);
     ev("main-1", 1, T0 + 10, "user");
     ev("main-1", 2, T0 + 2_000, "assistant", "stop");
     ev("main-2", 1, T0 + 100_010, "user");

@@ -1,7 +1,7 @@
 // Unit: session attribution and liveness (pure tables), the 2026.4.9 store reader over a state dir read
 // through a fake /proc/PID/root, and the planner's session rules with a keep-newest negative control.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -205,5 +205,23 @@ describe("openclaw 2026.4.9 store through /proc/PID/root, and the plan it gives"
     const sensed = await openclawAdapter.readSessions(gatewayView(fake.root, snapshot.gateway, join(bad, "no-passwd")), T0, now);
     assert.equal(sensed.store, null);
     assert.match(sensed.warning ?? "", /not valid JSON/);
+  });
+  it("a store that lags the processes: a new session whose transcript is not written yet makes starts since its updatedAt ambiguous, not older ones", async () => {
+    const lag = tmp();
+    writeJsonStore(lag, [{ key: "agent:main:main", sessionId: mainId, createdMs: T0, turns: [turnEvents(T0 + 50, 3000)] }]);
+    // The store already names the new run; 2026.4.9 writes its transcript only at the first assistant message.
+    const storePath = join(lag, "agents/main/sessions/sessions.json");
+    const doc = JSON.parse(readFileSync(storePath, "utf8"));
+    doc[`agent:main:hook:${hooks[0]}`] = { sessionId: hooks[0], updatedAt: T0 + 500_000 };
+    writeFileSync(storePath, JSON.stringify(doc));
+    const fake = gatewayWith(lag, [server(200, T0 + 800, now, uptime), server(300, T0 + 500_300, now, uptime)], uptime);
+    const snapshot = takeSnapshot({ procRoot: fake.root, gatewayPid: 100, protectedPids: new Set([999_999]), now: () => now });
+    const sensed = await openclawAdapter.readSessions(gatewayView(fake.root, snapshot.gateway, join(lag, "no-passwd")), T0, now);
+    const p = plan(snapshot, { keep: 1, minAgeMs: 0, match: DEFAULT_MATCH, ignore: null, idleMs: null }, new Map(), sensed.store);
+    const byPid = new Map(instancesOf(p).map((i) => [i.rootPid, i]));
+    assert.equal(byPid.get(200)?.reasonCode, "live-session");
+    assert.equal(byPid.get(300)?.session?.state, "unattributed");
+    assert.match(byPid.get(300)?.session?.evidence ?? "", /could not be read was active \(22222222-2222-4222-8222-222222222222\.jsonl: ENOENT\)/);
+    assert.equal(byPid.get(300)?.action, "keep");
   });
 });

@@ -182,6 +182,8 @@ export interface WindowRow {
   ended_at: number | null;
   status: string | null;
   updated_at: number | null;
+  /** `webhook` / `gmail` for a /hooks run (2026.9.6 keys those `agent:<a>:cron:<uuid>`), else null. */
+  hook_external_content_source?: string | null;
   /** session_nodes.current_session_id of this key; null when the key is gone from session_nodes. */
   current_session_id: string | null;
   node_last_activity_at: number | null;
@@ -190,12 +192,20 @@ export interface WindowRow {
   replaced_at: number | null;
 }
 
+/**
+ * A window whose key has no session_nodes row counts as gone only once this old and not running: a new
+ * session's rows may be written in two transactions, and a pass may read between them.
+ */
+export const KEY_GONE_AFTER_MS = 60_000;
+
 /** A 2026.9 session from its window row and the first events of its transcript (transcript_events). */
-export function sessionFromWindow(r: WindowRow, head: readonly TranscriptEvent[], headComplete: boolean): HostSession {
+export function sessionFromWindow(r: WindowRow, head: readonly TranscriptEvent[], headComplete: boolean, nowMs: number): HostSession {
   const turn = firstTurnOf(head, headComplete);
   const startCandidates = [r.created_at, r.started_at, turn?.startMs].filter((x): x is number => typeof x === "number");
   const startMs = startCandidates.length > 0 ? Math.min(...startCandidates) : null;
-  const current = r.current_session_id === null ? false : r.current_session_id === r.session_id;
+  const lastWrite = r.updated_at ?? r.created_at ?? nowMs;
+  const surelyGone = r.current_session_id === null && r.status !== "running" && nowMs - lastWrite > KEY_GONE_AFTER_MS;
+  const current = r.current_session_id === null ? (surelyGone ? false : null) : r.current_session_id === r.session_id;
   const running = r.status === "running";
   const finished = r.status === null ? null : !running;
   let endMs: number | null = turn?.found ? turn.endMs : null;
@@ -205,7 +215,7 @@ export function sessionFromWindow(r: WindowRow, head: readonly TranscriptEvent[]
     endMs = r.ended_at ?? r.updated_at;
     bounded = endMs !== null;
   }
-  const gone = r.current_session_id === null;
+  const gone = surelyGone;
   const lastActivity = current ? (r.node_last_activity_at ?? r.node_updated_at ?? r.updated_at) : r.updated_at;
   return {
     key: r.session_key,
@@ -217,5 +227,6 @@ export function sessionFromWindow(r: WindowRow, head: readonly TranscriptEvent[]
     endedAtMs: !current ? (r.replaced_at ?? r.ended_at ?? r.updated_at) : finished ? (r.ended_at ?? r.updated_at) : null,
     lastActivityMs: lastActivity,
     hostStatus: [r.status && `status ${r.status}`, r.reason && `reason ${r.reason}`, gone && "key gone from session_nodes"].filter(Boolean).join(", ") || null,
+    ...(r.hook_external_content_source ? { kindHint: "hook" as const } : {}),
   };
 }

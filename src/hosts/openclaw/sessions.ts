@@ -3,6 +3,7 @@
 // 2026.9.x: per agent, agent/openclaw-agent.sqlite (session_nodes, session_windows, transcript_events),
 // read with node:sqlite, read-only, in one short transaction.
 import { lstatSync } from "node:fs";
+import * as zlib from "node:zlib";
 import { readFileEnds, readSmallFile } from "../../files.js";
 import { listDir } from "../../proc/read.js";
 import { inGateway, why, type GatewayView, type HostAdapter, type HostSession, type SessionSensing, type SessionStore } from "../adapter.js";
@@ -59,9 +60,13 @@ function readJsonLayout(agent: Agent, view: GatewayView, sinceMs: number, store:
     try {
       ends = readFileEnds(`${dir}/${name}`, TRANSCRIPT_END_BYTES, TRANSCRIPT_END_BYTES, { ownerUid: view.uid ?? -1 });
     } catch (err) {
-      // A session active since the oldest instance whose transcript cannot be read: its window is unknown,
-      // so every start while it was active is ambiguous.
-      if (updatedAt !== null && isCurrent) store.blind.push({ fromMs: sinceMs - LOOKBACK_MS, toMs: updatedAt, why: `${name}: ${why(err)}` });
+      if (!isCurrent) return;
+      // A current session whose transcript cannot be read: its window is unknown, so every start while it
+      // may have been in its first turn is ambiguous. No transcript yet (2026.4.9 writes the file at the
+      // first assistant message; the store entry comes first, at the start of the run): from its
+      // updatedAt on. Unreadable: from the lookback on.
+      const missing = why(err) === "ENOENT" && updatedAt !== null;
+      store.blind.push({ fromMs: missing ? (updatedAt as number) : sinceMs - LOOKBACK_MS, toMs: Number.MAX_SAFE_INTEGER, why: `${name}: ${why(err)}` });
       return;
     }
     store.transcriptsRead++;
@@ -79,8 +84,12 @@ function readJsonLayout(agent: Agent, view: GatewayView, sinceMs: number, store:
   // Transcripts the store no longer names: archives of reset or deleted sessions (ended), and stray ones
   // (state unknown: they still take part, so a start inside their first turn is never pinned elsewhere).
   for (const name of listDir(dir) ?? []) {
+    if (read.has(name)) continue;
+    // Most names are the store's own transcripts (`<sessionId>.jsonl`), skipped before any regex: a
+    // store of thousands of old sessions costs a readdir, not a parse per name.
+    if (name.endsWith(".jsonl") && current.has(name.slice(0, -6))) continue;
     const t = transcriptName(name);
-    if (!t || read.has(name)) continue;
+    if (!t) continue;
     if (t.archived) {
       if (t.archivedAtMs !== null && t.archivedAtMs < sinceMs - 1000) continue;
       readTranscript(name, null, false, null, { how: t.archived, atMs: t.archivedAtMs });
@@ -130,10 +139,29 @@ SELECT w.session_id, w.session_key, w.reason, w.created_at, w.started_at, w.ende
   (SELECT min(x.created_at) FROM session_windows x WHERE x.previous_session_id = w.session_id) AS replaced_at
 FROM session_windows w LEFT JOIN session_nodes n ON n.session_key = w.session_key
 WHERE coalesce(w.updated_at, w.created_at) >= ? OR w.status = 'running' OR n.current_session_id = w.session_id`;
-const EVENTS_SQL = `SELECT created_at, event_json FROM transcript_events WHERE session_id = ? ORDER BY seq LIMIT ${FIRST_EVENTS}`;
+const EVENTS_SQL = `SELECT created_at, event_json, event_zstd FROM transcript_events WHERE session_id = ? ORDER BY seq LIMIT ${FIRST_EVENTS}`;
+
+/**
+ * 2026.9.6 stores an event of 1 KiB or more zstd-compressed (event_zstd, prepareTranscriptPayload) when
+ * its Node has zstd; assistant messages usually are. zlib.zstdDecompressSync is in Node >= 22.15 / 23.8;
+ * without it such an event is only its created_at (the first turn's end is then bounded, never guessed).
+ */
+const zstd = (zlib as unknown as { zstdDecompressSync?: (b: Uint8Array) => Buffer }).zstdDecompressSync;
+
+function eventOf(e: { created_at: number; event_json: string | null; event_zstd: Uint8Array | null }): TranscriptEvent {
+  let text = e.event_json;
+  if (text === null && e.event_zstd && zstd) {
+    try {
+      text = zstd(e.event_zstd).toString("utf8");
+    } catch {
+      text = null;
+    }
+  }
+  return (text ? parseEventLine(text) : null) ?? { atMs: e.created_at, type: "", role: null, stopReason: null };
+}
 
 /** The 2026.9.x layout of one agent: one read-only transaction over its SQLite store, closed right away. */
-function readSqliteLayout(sqlite: Sqlite, path: string, view: GatewayView, sinceMs: number, store: SessionStore): void {
+function readSqliteLayout(sqlite: Sqlite, path: string, view: GatewayView, sinceMs: number, nowMs: number, store: SessionStore): void {
   // Stat before open, as for every file the gateway's environment names: a regular file of its user.
   const st = lstatSync(path);
   if (!st.isFile()) throw new Error(`${path}: not a regular file`);
@@ -149,9 +177,9 @@ function readSqliteLayout(sqlite: Sqlite, path: string, view: GatewayView, since
       const rows = db.prepare(WINDOWS_SQL).all(sinceMs - LOOKBACK_MS) as unknown as WindowRow[];
       const events = db.prepare(EVENTS_SQL);
       for (const r of rows) {
-        const raw = events.all(r.session_id) as { created_at: number; event_json: string | null }[];
-        const head: TranscriptEvent[] = raw.map((e) => (e.event_json ? parseEventLine(e.event_json) : null) ?? { atMs: e.created_at, type: "", role: null, stopReason: null });
-        store.sessions.push(sessionFromWindow(r, head, raw.length < FIRST_EVENTS));
+        const raw = events.all(r.session_id) as { created_at: number; event_json: string | null; event_zstd: Uint8Array | null }[];
+        const head = raw.map(eventOf);
+        store.sessions.push(sessionFromWindow(r, head, raw.length < FIRST_EVENTS, nowMs));
       }
     } finally {
       db.exec("COMMIT");
@@ -165,7 +193,7 @@ function readSqliteLayout(sqlite: Sqlite, path: string, view: GatewayView, since
 class UnknownVersionError extends Error {}
 
 /** Reads every agent's sessions; any failure is one warning and no store (all unattributed). */
-async function readOpenclawSessions(view: GatewayView, sinceMs: number): Promise<SessionSensing> {
+async function readOpenclawSessions(view: GatewayView, sinceMs: number, nowMs: number): Promise<SessionSensing> {
   const state = openclawStateDir(view.environ, view.home, view.cwd);
   if (state === null) return { store: null, warning: "sessions: the OpenClaw state directory is unknown (no OPENCLAW_STATE_DIR, OPENCLAW_CONFIG_PATH or home); every instance is unattributed" };
   const stateRoot = inGateway(view, state.path);
@@ -179,7 +207,7 @@ async function readOpenclawSessions(view: GatewayView, sinceMs: number): Promise
       if (isFile(sqlitePath)) {
         const sqlite = await loadSqlite();
         if (sqlite === null) return { store: null, warning: `sessions: ${state.path} is an OpenClaw 2026.9 SQLite store, and node:sqlite needs Node >= 22.13 (this is ${process.version}); every instance is unattributed` };
-        readSqliteLayout(sqlite, sqlitePath, view, sinceMs, store);
+        readSqliteLayout(sqlite, sqlitePath, view, sinceMs, nowMs, store);
         layouts.add(store.layout);
       } else if (isFile(`${agent.dir}/sessions/sessions.json`)) {
         readJsonLayout(agent, view, sinceMs, store);
@@ -200,7 +228,7 @@ async function readOpenclawSessions(view: GatewayView, sinceMs: number): Promise
 export const openclawAdapter: HostAdapter = {
   name: "openclaw",
   detects: (view) => looksLikeOpenclaw(view.environ, view.comm, view.argv),
-  readSessions: (view, sinceMs) => readOpenclawSessions(view, sinceMs),
+  readSessions: (view, sinceMs, nowMs) => readOpenclawSessions(view, sinceMs, nowMs),
 };
 
 export type { HostSession };
