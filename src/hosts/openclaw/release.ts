@@ -1,7 +1,7 @@
 // Decide (pure): which ended OpenClaw sessions to ask the gateway to release (--release-sessions), what
 // its idle-TTL setting means, and how near it is to its live MCP runtime limit. No I/O here.
 import type { PlannedInstance } from "../../decide/planner.js";
-import { classifyKey, livenessOf, shortKey, WINDOW_MARGIN_MS } from "../../decide/sessions.js";
+import { kindOf, livenessOf, shortKey, WINDOW_MARGIN_MS } from "../../decide/sessions.js";
 import type { HostSession, SessionStore } from "../adapter.js";
 
 /**
@@ -72,7 +72,7 @@ export function decideReleases(instances: readonly PlannedInstance[], store: Ses
       skip("not in the session store under that key");
       continue;
     }
-    if (!classifyKey(s.key).isolated) {
+    if (!kindOf(s).isolated) {
       skip("its key can run again (only one-shot keys are released)");
       continue;
     }
@@ -138,7 +138,7 @@ export function runtimeUse(store: SessionStore, limit: number, released: Readonl
   for (const s of store.sessions) {
     if (released.has(s.sessionId)) continue;
     if (s.archived || s.current === false) continue;
-    const k = classifyKey(s.key);
+    const k = kindOf(s);
     if (k.isolated && k.kind !== "stateless-chat" && livenessOf(s, nowMs, null).state === "ended") continue;
     held++;
   }
