@@ -150,18 +150,22 @@ describe("gateway settings and findings (pure)", () => {
     assert.equal(packageDirOf(snap(["/usr/bin/node", "/o/dist/process/spawn-broker/worker.js"])), "/o");
     assert.equal(packageDirOf(snap(["node", "/o/dist/infra/sqlite-readonly-location.worker.js"])), null);
   });
-  it("counts slots the store says are held, less this pass's releases, and warns at 80% of the limit", () => {
+  it("counts slots the store says are held, less released and TTL-expired ones, and warns at 80% of the limit", () => {
     const sessions = [
       session("agent:main:main", "m1", { turnFinished: true }),
       session(HOOK, "h1"), // run-owned: disposed by the host when its turn ended
       session("agent:main:main", "old", { current: false }),
       ...Array.from({ length: 8 }, (_, n) => session(CHAT(n), `c${n}`)),
     ];
-    const use = runtimeUse(store(sessions), 10, new Set(), NOW);
-    assert.deepEqual([use.held, use.near], [9, true]);
+    const none = { releasing: false, failed: new Set<string>(), idleTtlMs: 0 };
+    const use = runtimeUse(store(sessions), 10, none, NOW);
+    assert.deepEqual([use.held, use.near], [9, true], "reaped stateless chats still hold their slots");
     assert.match(use.text, /nears its live MCP runtime limit: 9 of 10/);
-    const after = runtimeUse(store(sessions), 10, new Set(["c0", "c1"]), NOW);
-    assert.deepEqual([after.held, after.near], [7, false]);
+    const releasing = runtimeUse(store(sessions), 10, { ...none, releasing: true, failed: new Set(["c0", "c1"]) }, NOW);
+    assert.deepEqual([releasing.held, releasing.near], [3, false], "main + the two whose release failed");
+    const ttl = runtimeUse(store(sessions), 10, { ...none, idleTtlMs: 30_000 }, NOW);
+    assert.equal(ttl.held, 9, "57 s idle is not past a 30 s TTL plus the 60 s sweep");
+    assert.equal(runtimeUse(store(sessions), 10, { ...none, idleTtlMs: 30_000 }, NOW + 60_000).held, 0, "all idle past TTL + sweep");
   });
 });
 
@@ -288,7 +292,7 @@ describe("--release-sessions in a pass: faults are warnings or per-session resul
       ],
     );
     assert.ok(!seen.some((x) => JSON.stringify(x.params).includes("agent:main:main")), "the live main session is never named in a call");
-    assert.equal(r?.runtimes?.held, 3, "main + the two not released");
+    assert.equal(r?.runtimes?.held, 3, "main + the two whose release failed");
   });
   it("a dry run calls nothing and says what it would release", async () => {
     seen.length = 0;

@@ -62,7 +62,7 @@ export async function openclawAfterReap(i: OpenclawPassInput, warnings: string[]
   const facts = i.facts ?? readGatewayFacts(i.view, i.snapshot);
   const report: OpenclawReport = { ttl: null, runtimes: null, releases: null, releaseSkipped: [] };
   if (facts.runtimes !== null && facts.configError === null) report.ttl = ttlFinding(facts.idleTtlMs, facts.configPath);
-  const released = new Set<string>();
+  const failedIds = new Set<string>();
   if (i.releaseSessions) {
     if (i.store === null) warnings.push("--release-sessions: no session store was read this pass (no adapter, --no-sessions, or an unreadable store), so no session is known to have ended; nothing released");
     else if (!("value" in facts.token)) warnings.push(`--release-sessions: cannot authenticate to the gateway (${facts.token.why}); nothing released`);
@@ -87,16 +87,19 @@ export async function openclawAfterReap(i: OpenclawPassInput, warnings: string[]
         decision.release.forEach((t, n) => {
           const o = outcomes[n] ?? { ok: false, durationMs: 0 };
           const base = { key: t.key, sessionId: t.sessionId, rootPids: t.rootPids, method: RELEASE_METHOD, durationMs: o.durationMs };
-          if (o.ok) {
-            released.add(t.sessionId);
-            report.releases?.push({ ...base, outcome: "released" });
-          } else report.releases?.push({ ...base, outcome: "failed", error: o.error ? `${o.error.code}: ${o.error.message}` : "no answer" });
+          if (o.ok) report.releases?.push({ ...base, outcome: "released" });
+          else {
+            failedIds.add(t.sessionId);
+            report.releases?.push({ ...base, outcome: "failed", error: o.error ? `${o.error.code}: ${o.error.message}` : "no answer" });
+          }
         });
       }
     }
   }
   if (facts.runtimes !== null && i.store !== null) {
-    report.runtimes = { ...runtimeUse(i.store, facts.runtimes.limit, released, i.snapshot.takenAtMs), source: facts.runtimes.source };
+    // A dry run releases nothing, so it counts as without --release-sessions.
+    const freed = { releasing: report.releases !== null && !i.dryRun, failed: failedIds, idleTtlMs: facts.configError === null ? facts.idleTtlMs : 0 };
+    report.runtimes = { ...runtimeUse(i.store, facts.runtimes.limit, freed, i.snapshot.takenAtMs), source: facts.runtimes.source };
   }
   return report;
 }

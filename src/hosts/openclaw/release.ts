@@ -125,21 +125,40 @@ export interface RuntimeUse {
   text: string;
 }
 
+/** What else frees slots, for runtimeUse. */
+export interface SlotReleasers {
+  /**
+   * --release-sessions is on: an ended one-shot session is counted as released (this pass or an earlier
+   * one: the store cannot tell) unless its release failed this pass.
+   */
+  releasing: boolean;
+  /** Sessions whose release failed this pass. */
+  failed: ReadonlySet<string>;
+  /** mcp.sessionIdleTtlMs (0: off): the gateway disposes runtimes idle longer than this (+ its 60 s sweep). */
+  idleTtlMs: number;
+}
+
+/** openclaw 2026.9.6 sweeps idle runtimes every 60 s (SESSION_MCP_RUNTIME_SWEEP_INTERVAL_MS). */
+const TTL_SWEEP_MS = 60_000;
+
 /**
  * Counts what the session store says holds a live MCP runtime slot, against the package's limit: every
- * session the store read holds one unless the host has retired it (a replaced or archived session, an
- * isolated hook/heartbeat/cron run whose turn finished: openclaw disposes run-owned runtimes), less the
- * sessions released this pass. A stateless chat session keeps its slot after its one turn. The store
- * holds the sessions that may own a process of the tree, so this is a lower bound when older sessions
- * whose servers are gone still hold slots.
+ * session the store read holds one unless its runtime is known to be gone: a replaced or archived
+ * session, an isolated hook/heartbeat/cron run whose turn finished (openclaw disposes run-owned runtimes),
+ * a session idle past the gateway's TTL, and with --release-sessions an ended one-shot session whose
+ * release did not fail. A stateless chat session otherwise keeps its slot after its one turn, even when
+ * its servers were reaped. The store holds the sessions that may own a process of the tree, so sessions
+ * older than the oldest process are not counted: a lower bound.
  */
-export function runtimeUse(store: SessionStore, limit: number, released: ReadonlySet<string>, nowMs: number): RuntimeUse {
+export function runtimeUse(store: SessionStore, limit: number, freed: SlotReleasers, nowMs: number): RuntimeUse {
   let held = 0;
   for (const s of store.sessions) {
-    if (released.has(s.sessionId)) continue;
     if (s.archived || s.current === false) continue;
     const k = kindOf(s);
-    if (k.isolated && k.kind !== "stateless-chat" && livenessOf(s, nowMs, null).state === "ended") continue;
+    const ended = livenessOf(s, nowMs, null).state === "ended";
+    if (k.isolated && k.kind !== "stateless-chat" && ended) continue;
+    if (k.isolated && ended && freed.releasing && !freed.failed.has(s.sessionId)) continue;
+    if (freed.idleTtlMs > 0 && s.lastActivityMs !== null && nowMs - s.lastActivityMs > freed.idleTtlMs + TTL_SWEEP_MS) continue;
     held++;
   }
   const near = held >= Math.ceil(limit * RUNTIME_WARN_SHARE);
