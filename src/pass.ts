@@ -182,6 +182,7 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
       instances: instancesOf(p),
       store: sessions?.store ?? null,
       releaseSessions: config.releaseSessions === true,
+      readConfig: discover,
       dryRun,
       timeoutMs: RELEASE_TIMEOUT_MS,
       clientVersion: "mcp-reaper",

@@ -121,12 +121,16 @@ function readRuntimes(view: GatewayView, snapshot: Snapshot): GatewayFacts["runt
   return { limit: DEFAULT_RUNTIME_LIMIT, source: `openclaw 2026.9.6's (not found in ${pkg}/dist)`, packageDir: pkg, version };
 }
 
-/** Reads the gateway's facts. Never throws: what cannot be read is said in the result. */
-export function readGatewayFacts(view: GatewayView, snapshot: Snapshot): GatewayFacts {
-  const found = openclawConfigPath(view.environ, view.home, view.cwd);
+/**
+ * Reads the gateway's facts. Never throws: what cannot be read is said in the result. `readConfig` false
+ * (--no-config): the config is not read (the token can still come from the gateway's environment).
+ */
+export function readGatewayFacts(view: GatewayView, snapshot: Snapshot, readConfig = true): GatewayFacts {
+  const found = readConfig ? openclawConfigPath(view.environ, view.home, view.cwd) : null;
   let doc: unknown = {};
   let configError: string | null = null;
-  if (found === null) configError = "its config path is not known (no OPENCLAW_CONFIG_PATH, OPENCLAW_STATE_DIR or home)";
+  if (!readConfig) configError = "its config is not read (--no-config)";
+  else if (found === null) configError = "its config path is not known (no OPENCLAW_CONFIG_PATH, OPENCLAW_STATE_DIR or home)";
   else {
     try {
       // Same rule as config discovery: only a file the gateway's own user owns is its config.
@@ -136,6 +140,6 @@ export function readGatewayFacts(view: GatewayView, snapshot: Snapshot): Gateway
     }
   }
   const settings = gatewaySettings(doc, view.environ);
-  const token = "value" in settings.token ? settings.token : { why: configError ?? settings.token.why };
+  const token = "value" in settings.token ? settings.token : { why: configError ? `${configError}, and no OPENCLAW_GATEWAY_TOKEN in its environment` : settings.token.why };
   return { configPath: found?.path ?? null, configError, ...settings, token, runtimes: readRuntimes(view, snapshot) };
 }

@@ -48,6 +48,8 @@ export interface OpenclawPassInput {
   call?: typeof callGateway;
   /** Tests: facts instead of reading them. */
   facts?: GatewayFacts;
+  /** Read the gateway's config (false with --no-config). Default true. */
+  readConfig?: boolean;
 }
 
 /** Bound on the connect and on each release call: a release measured 370-610 ms on a loaded 2-core host. */
@@ -59,7 +61,7 @@ export async function openclawAfterReap(i: OpenclawPassInput, warnings: string[]
     if (i.releaseSessions) warnings.push("--release-sessions: the gateway is not OpenClaw, whose sessions are the only ones that can be released; nothing released");
     return null;
   }
-  const facts = i.facts ?? readGatewayFacts(i.view, i.snapshot);
+  const facts = i.facts ?? readGatewayFacts(i.view, i.snapshot, i.readConfig ?? true);
   const report: OpenclawReport = { ttl: null, runtimes: null, releases: null, releaseSkipped: [] };
   if (facts.runtimes !== null && facts.configError === null) report.ttl = ttlFinding(facts.idleTtlMs, facts.configPath);
   const failedIds = new Set<string>();
