@@ -100,7 +100,7 @@ function addPassOptions(cmd: Command): Command {
     .addOption(new Option("--json", "print one JSON document instead of the report").helpGroup("Output:"))
     .addOption(new Option("--no-color", "no colours (also: NO_COLOR set, or output not a terminal)").helpGroup("Output:"))
     .addOption(new Option("--proc-root <path>", "read a recorded /proc tree (implies --dry-run)").default(DEFAULTS.procRoot).hideHelp());
-  return addReleaseOptions(addSessionOptions(addServerOptions(cmd)));
+  return addReleaseOptions(addSessionOptions(addServerOptions(cmd), arg));
 }
 
 /** Wraps a config parser for a repeatable option: each use adds one parsed value. */

@@ -4,7 +4,7 @@ import { execute, type InstanceResult } from "./act/execute.js";
 import { EXIT, type PassConfig } from "./config.js";
 import { emptyHistory, observe, type ActivityHistory, type IdleSpan } from "./decide/activity.js";
 import { instancesOf, plan as makePlan, type Plan } from "./decide/planner.js";
-import { gatewayView } from "./hosts/adapter.js";
+import { gatewayView, type SessionStore } from "./hosts/adapter.js";
 import { loadConfigs, type ConfigSource } from "./hosts/read.js";
 import { senseSessions } from "./hosts/sessions.js";
 import { openclawAfterReap, RELEASE_TIMEOUT_MS, type OpenclawReport } from "./hosts/openclaw/host.js";
@@ -144,8 +144,7 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
   const warnings: string[] = [];
   const view = gatewayView(config.procRoot, snapshot.gateway);
   const configs = loadConfigs({ paths: config.mcpConfigs ?? [], discover, procRoot: config.procRoot, gateway: snapshot.gateway, view });
-  const sessions = config.sessions === false ? null : await senseSessions(view, snapshot);
-  if (sessions?.warning) warnings.push(sessions.warning);
+
   if (configs.entries.some((e) => Object.keys(e.env).length > 0)) readEnvirons(snapshot);
   const policy = { ...config.policy, servers: [...(config.policy.servers ?? []), ...configs.entries] };
   const stateFile = stateFileOf(config);
@@ -160,7 +159,20 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
     }
   }
   const activity = history ? observe(history, snapshot, Date.now()) : new Map<number, IdleSpan | null>();
-  const p = makePlan(snapshot, policy, activity, sessions?.store ?? null);
+  // Sessions are read only around the MCP instances a plan without them finds: the oldest instance
+  // root's start bounds what is read (the gateway's own workers, started with it, do not), and a
+  // gateway with no MCP instance costs nothing more.
+  let p = makePlan(snapshot, policy, activity);
+  let store: SessionStore | null = null;
+  const roots = instancesOf(p).filter((i) => !i.orphan);
+  if (config.sessions !== false && roots.length > 0) {
+    const sessions = await senseSessions(view, snapshot, Math.min(...roots.map((i) => i.startedAtMs)));
+    if (sessions?.warning) warnings.push(sessions.warning);
+    if (sessions?.store) {
+      store = sessions.store;
+      p = makePlan(snapshot, policy, activity, sessions.store);
+    }
+  }
   hooks.onPlan?.(p);
   // A proc root other than /proc is a recorded or fake tree: its pids name no real process here.
   const dryRun = config.dryRun || config.procRoot !== "/proc";
@@ -180,7 +192,7 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}): Promis
       snapshot,
       plan: p,
       instances: instancesOf(p),
-      store: sessions?.store ?? null,
+      store,
       releaseSessions: config.releaseSessions === true,
       readConfig: discover,
       dryRun,

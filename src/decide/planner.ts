@@ -404,7 +404,9 @@ function instanceRoots(
     (snapshot.children.get(pid) ?? []).map((c) => snapshot.procs.get(c)).filter((c): c is ProcInfo => c !== undefined);
   const running = (p: ProcInfo): boolean => p.state !== "Z" && p.state !== "X";
   const multiplexer = (p: ProcInfo): boolean => {
-    if (mcp.selfMcp(p)) return false;
+    // Never split what holds pid 1 (a corrupt or recorded tree), or mcp-reaper and its ancestors: such an
+    // instance stays whole, and whole it is protected.
+    if (p.pid <= 1 || snapshot.protectedPids.has(p.pid) || mcp.selfMcp(p)) return false;
     const kids = live(p.pid).filter(running);
     return kids.length >= 2 && kids.filter((k) => mcp.mcpChain(k)).length >= 2;
   };

@@ -87,7 +87,7 @@ export interface SessionAttribution {
   key: string | null;
   sessionId: string | null;
   kind: SessionKind | null;
-  /** ms the instance root started after the first turn's start (negative: within the margin before it). */
+  /** ms the instance root started after the first user message (or the window's start when not known); negative: before it. */
   offsetMs: number | null;
   sinceMs: number | null;
   /** In words, for the report: `started 0.4 s into the first turn of agent:main:hook:2e14…, ended 3m ago`. */
@@ -154,12 +154,16 @@ export function attribute(
     }
     const s = holding[0] as HostSession;
     const w = s.firstTurn as NonNullable<HostSession["firstTurn"]>;
-    const offsetMs = t - w.startMs;
+    // Counted from the first user message when the host recorded it (2026.4.9 starts servers seconds
+    // before it), else from the window's start.
+    const from = w.userMs ?? w.startMs;
+    const offsetMs = t - from;
+    const what = w.userMs != null ? "first user message" : "first turn";
     const where = offsetMs >= 0 ? `${(offsetMs / 1000).toFixed(1)} s into` : `${(-offsetMs / 1000).toFixed(1)} s before`;
     const live = livenessOf(s, o.nowMs, o.idleMs);
     const state = live.state === "unknown" ? "unattributed" : live.state;
     const since = live.sinceMs === null ? "" : live.state === "ended" ? `, ended ${ago(o.nowMs - live.sinceMs)} ago` : live.state === "idle" ? `, last turn ${ago(o.nowMs - live.sinceMs)} ago` : "";
-    const bounded = s.firstTurnEndBounded ? " (its end bounded by the last event)" : "";
+    const bounded = s.firstTurnEndBounded ? " (its end bounded by the session's last record)" : "";
     out.set(inst.rootPid, {
       state,
       key: s.key,
@@ -167,7 +171,7 @@ export function attribute(
       kind: kindOf(s).kind,
       offsetMs,
       sinceMs: live.sinceMs,
-      evidence: `started ${where} the first turn${bounded} of ${shortKey(s.key)}${since}: ${live.why}`,
+      evidence: `started ${where} the ${offsetMs >= 0 ? "first turn" : what}${bounded} of ${shortKey(s.key)}${since}: ${live.why}`,
     });
   }
   return out;

@@ -52,7 +52,7 @@ export interface HostSession {
   key: string | null;
   sessionId: string;
   /** From the session's first event to the end of its first turn: where its MCP set is started. null: not known. */
-  firstTurn: { startMs: number; endMs: number | null } | null;
+  firstTurn: { startMs: number; endMs: number | null; /** The first user message, when known: the evidence counts from it. */ userMs?: number | null } | null;
   /** The first turn's end could not be read: endMs is only an upper bound (the session's last event). */
   firstTurnEndBounded?: boolean;
   /** Is this sessionId the current one of its key? null: not known. */

@@ -1,16 +1,9 @@
 // The command-line options of host sessions (--no-sessions, --session-idle), added by cli.ts in one call.
-import { InvalidArgumentError, Option, type Command } from "commander";
+import { Option, type Command } from "commander";
 import { parseDuration } from "../config.js";
 
-function durationArg(text: string): number {
-  try {
-    return parseDuration(text);
-  } catch (err) {
-    throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
-  }
-}
-
-export function addSessionOptions(cmd: Command): Command {
+/** `arg`: cli.ts's wrapper that turns a parser's UsageError into commander's InvalidArgumentError. */
+export function addSessionOptions(cmd: Command, arg: <T>(parse: (text: string) => T) => (text: string) => T): Command {
   return cmd
     .addOption(
       new Option("--no-sessions", "do not read the host's sessions (OpenClaw's session store): every instance keeps the keep-newest rules")
@@ -19,7 +12,7 @@ export function addSessionOptions(cmd: Command): Command {
     )
     .addOption(
       new Option("--session-idle <duration>", "also reap the servers of a live session whose last turn is older than this (off by default)")
-        .argParser(durationArg)
+        .argParser(arg(parseDuration))
         .env("MCP_REAPER_SESSION_IDLE")
         .helpGroup("Sessions:"),
     );

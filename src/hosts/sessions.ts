@@ -8,13 +8,11 @@ export const ADAPTERS: readonly HostAdapter[] = [openclawAdapter];
 
 /**
  * The sessions of the gateway's host, or null when no adapter knows the gateway (then nothing changes).
- * Only sessions that may hold the oldest process of the subtree in their first turn are read.
+ * Only sessions that may hold an instance started at or after `sinceMs` in their first turn are read.
  */
-export async function senseSessions(view: GatewayView, snapshot: Snapshot): Promise<SessionSensing | null> {
+export async function senseSessions(view: GatewayView, snapshot: Snapshot, sinceMs: number): Promise<SessionSensing | null> {
   const adapter = ADAPTERS.find((a) => a.detects(view));
-  if (!adapter || snapshot.procs.size === 0) return null;
-  let sinceMs = snapshot.takenAtMs;
-  for (const p of snapshot.procs.values()) if (p.startedAtMs < sinceMs) sinceMs = p.startedAtMs;
+  if (!adapter) return null;
   try {
     return await adapter.readSessions(view, sinceMs, snapshot.takenAtMs);
   } catch (err) {

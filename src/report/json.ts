@@ -72,7 +72,7 @@ function sessionJson(inst: PlannedInstance, takenAtMs: number): Record<string, u
     sessionId: s.sessionId,
     kind: s.kind,
     since: s.sinceMs === null ? null : new Date(s.sinceMs).toISOString(),
-    sinceMs: s.sinceMs === null ? null : takenAtMs - s.sinceMs,
+    agoMs: s.sinceMs === null ? null : takenAtMs - s.sinceMs,
     offsetMs: s.offsetMs,
     evidence: s.evidence,
   };

@@ -69,6 +69,8 @@ describe("OpenClaw relay and anchor layers, real processes", () => {
       },
       gatewayJs: "require('node:child_process').spawn(process.execPath, [process.env.FILE_SPAWN_BROKER_WORKER], { stdio: 'ignore' }); setInterval(() => {}, 1000);",
       ready: 3,
+      // Ten processes, seven of them Node, start one after another: on a loaded 2-core host that took over 5 s.
+      readyTimeoutMs: 30_000,
     });
     const r = await runPass({ gateway: { kind: "pid", pid: gatewayPid }, policy: POLICY, graceMs: 2000, dryRun: false, procRoot: "/proc", stateFile: null, sessions: false });
     const wrappers = r.plan.wrappers ?? [];

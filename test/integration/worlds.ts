@@ -40,7 +40,7 @@ export async function until(what: string, ok: () => boolean, timeoutMs = 5000): 
  */
 export async function scriptedGateway(
   t: { after: (fn: () => void) => void },
-  o: { files: Record<string, string>; gatewayJs: string; ready: number },
+  o: { files: Record<string, string>; gatewayJs: string; ready: number; /** Start-up of the fixture's own tree, not a measured bound. Default 5000. */ readyTimeoutMs?: number },
 ): Promise<{ gatewayPid: number; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), "mcp-reaper-scripted-"));
   const env: NodeJS.ProcessEnv = { ...process.env, DIR: dir, MCP_REAPER_WORLD: `scripted-${process.pid}` };
@@ -59,6 +59,6 @@ export async function scriptedGateway(
     }
     rmSync(dir, { recursive: true, force: true });
   });
-  await until(`${o.ready} ready files`, () => readdirSync(dir).filter((n) => n.startsWith("ready-")).length >= o.ready);
+  await until(`${o.ready} ready files`, () => readdirSync(dir).filter((n) => n.startsWith("ready-")).length >= o.ready, o.readyTimeoutMs);
   return { gatewayPid: gateway.pid as number, dir };
 }

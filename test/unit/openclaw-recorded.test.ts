@@ -163,3 +163,92 @@ describe("openclaw 2026.9.6 as recorded: a main tool turn, three hook runs, thre
     check(plan(snapshot, policy, new Map(), sensed.store));
   });
 });
+
+// ---- openclaw 2026.4.9 as recorded: a main tool turn, three hook runs, sessions.reset, a main tool turn after it ----
+
+interface Recorded49 {
+  tree: Recorded["tree"];
+  store: {
+    sessionsJson: Record<string, { sessionId: string; updatedAt: number; sessionFile?: string }>;
+    transcripts: Record<string, { first?: Record<string, unknown>[]; last?: Record<string, unknown>[]; firstUser?: Record<string, unknown>; firstStop?: { timestamp: string; id: string } }>;
+  };
+}
+const DIR49 = fileURLToPath(new URL("../../../test/fixtures/openclaw/2026.4.9/", import.meta.url));
+const load49 = (name: string): Recorded49 => JSON.parse(readFileSync(join(DIR49, `${name}.json`), "utf8")) as Recorded49;
+
+/** A transcript's recorded lines as a file: the first lines, the first user message and stop, the last lines. */
+function transcriptText(t: Recorded49["store"]["transcripts"][string]): string {
+  const events: Record<string, unknown>[] = [...(t.first ?? [])];
+  if (t.firstUser) events.push(t.firstUser);
+  const last = t.last ?? [];
+  // The recorder keeps only the stop's time and id: it is an assistant message that ended the turn.
+  if (t.firstStop && !last.some((e) => e.id === t.firstStop?.id)) events.push({ type: "message", id: t.firstStop.id, timestamp: t.firstStop.timestamp, message: { role: "assistant", stopReason: "stop" } });
+  events.push(...last);
+  return events.map((e) => JSON.stringify(e)).join("\n") + "\n";
+}
+
+describe("openclaw 2026.4.9 as recorded: a main tool turn, three hook runs, sessions.reset, a main tool turn after it", () => {
+  it("the hook runs' and the reset main session's sets end, the new main set is live, the reset's stray set stays a duplicate; without sessions keep-newest would reap the live one's older peers only by age", async () => {
+    const d2 = load49("d2-main-tool-turn-after-reset");
+    const before = load49("a-main-tool-turn");
+    const state = join(tmp, "state49");
+    const dir = join(state, "agents/main/sessions");
+    mkdirSync(dir, { recursive: true });
+    const { writeFileSync } = await import("node:fs");
+    const entries = Object.fromEntries(Object.entries(d2.store.sessionsJson).map(([k, v]) => [k, { ...v, ...(v.sessionFile ? { sessionFile: v.sessionFile.replace("$DIR/state", state) } : {}) }]));
+    writeFileSync(join(dir, "sessions.json"), JSON.stringify(entries));
+    for (const [name, t] of Object.entries(d2.store.transcripts)) {
+      // The archive's content is the old main transcript as it stood before the reset.
+      const source = name.includes(".reset.") ? before.store.transcripts[name.slice(0, name.indexOf(".reset."))] : t;
+      if (source) writeFileSync(join(dir, name), transcriptText(source));
+    }
+    const now = d2.tree.wallMs;
+    const fake = fakeTree(d2 as unknown as Recorded, state);
+    const snapshot = takeSnapshot({ procRoot: fake.root, gatewayPid: d2.tree.rootPid, protectedPids: new Set([999_999]), now: () => now });
+    const uid = process.getuid?.() ?? 1000;
+    const sensed = await openclawAdapter.readSessions(gatewayView(fake.root, { ...snapshot.gateway, uid }, join(tmp, "none")), now - 3_600_000, now);
+    assert.equal(sensed.warning, null);
+    const policy = { keep: 1, minAgeMs: 0, match: DEFAULT_MATCH, ignore: null, idleMs: null };
+    const got = instancesOf(plan(snapshot, policy, new Map(), sensed.store)).map((i) => [i.rootPid, i.action, i.reasonCode]).sort((a, b) => (a[0] as number) - (b[0] as number));
+    assert.deepEqual(got, [
+      [11903, "reap", "session-ended"], // the main session before the reset (its transcript archived)
+      [11979, "reap", "session-ended"],
+      [15225, "reap", "session-ended"], // three hook runs
+      [15345, "reap", "session-ended"],
+      [16110, "reap", "session-ended"],
+      [16220, "reap", "session-ended"],
+      [16846, "reap", "session-ended"],
+      [17015, "reap", "session-ended"],
+      [22646, "reap", "duplicate"], // started by the reset's session-memory run: no session's; older than the live set
+      [22830, "reap", "duplicate"],
+      [27855, "keep", "live-session"], // the main session after the reset
+      [27990, "keep", "live-session"],
+    ]);
+    // Negative control: without sessions keep-newest keeps the same newest pair here, but before the reset's
+    // turn (d1) it kept a hook run's set and reaped the live main one (the issue's report).
+    const without = instancesOf(plan(snapshot, policy)).filter((i) => i.action === "keep").map((i) => i.rootPid).sort();
+    assert.deepEqual(without, [27855, 27990]);
+  });
+
+  it("after the hook runs (the issue's sequence): the main session's set is live, every hook run's has ended; negative control: keep-newest reaps the main one", async () => {
+    const b = load49("b-three-hook-runs");
+    const state = join(tmp, "state49b");
+    const dir = join(state, "agents/main/sessions");
+    mkdirSync(dir, { recursive: true });
+    const { writeFileSync } = await import("node:fs");
+    const entries = Object.fromEntries(Object.entries(b.store.sessionsJson).map(([k, v]) => [k, { ...v, ...(v.sessionFile ? { sessionFile: v.sessionFile.replace("$DIR/state", state) } : {}) }]));
+    writeFileSync(join(dir, "sessions.json"), JSON.stringify(entries));
+    for (const [name, t] of Object.entries(b.store.transcripts)) if (t.first) writeFileSync(join(dir, name), transcriptText(t));
+    const now = b.tree.wallMs;
+    const fake = fakeTree(b as unknown as Recorded, state);
+    const snapshot = takeSnapshot({ procRoot: fake.root, gatewayPid: b.tree.rootPid, protectedPids: new Set([999_999]), now: () => now });
+    const uid = process.getuid?.() ?? 1000;
+    const sensed = await openclawAdapter.readSessions(gatewayView(fake.root, { ...snapshot.gateway, uid }, join(tmp, "none")), now - 3_600_000, now);
+    const policy = { keep: 1, minAgeMs: 0, match: DEFAULT_MATCH, ignore: null, idleMs: null };
+    const withSessions = new Map(instancesOf(plan(snapshot, policy, new Map(), sensed.store)).map((i) => [i.rootPid, i.reasonCode]));
+    assert.deepEqual([withSessions.get(11903), withSessions.get(11979)], ["live-session", "live-session"]);
+    for (const pid of [15225, 15345, 16110, 16220, 16846, 17015]) assert.equal(withSessions.get(pid), "session-ended", String(pid));
+    const without = new Map(instancesOf(plan(snapshot, policy)).map((i) => [i.rootPid, i.action]));
+    assert.deepEqual([without.get(11903), without.get(11979), without.get(16846)], ["reap", "reap", "keep"]);
+  });
+});

@@ -123,6 +123,7 @@ describe("transcriptName (2026.4.9 file names)", () => {
     assert.deepEqual(transcriptName("9f0e.jsonl"), { sessionId: "9f0e", archived: null, archivedAtMs: null });
     assert.deepEqual(transcriptName("9f0e-topic-42.jsonl"), { sessionId: "9f0e", archived: null, archivedAtMs: null });
     assert.deepEqual(transcriptName("9f0e.jsonl.reset.2026-12-03T21-14-05.123Z"), { sessionId: "9f0e", archived: "reset", archivedAtMs: Date.parse("2026-12-03T21:14:05.123Z") });
+    assert.deepEqual(transcriptName("2026-12-03T21-14-05-123Z_9f0e.jsonl"), { sessionId: "9f0e", archived: null, archivedAtMs: null });
     assert.equal(transcriptName("sessions.json"), null);
   });
 });
@@ -164,12 +165,12 @@ describe("openclaw 2026.4.9 store through /proc/PID/root, and the plan it gives"
   const now = T0 + 600_000;
   const kids = [server(200, T0 + 800, now, uptime), ...hooks.map((_, i) => server(300 + i, T0 + 60_000 * (i + 1) + 700, now, uptime))];
 
-  async function planWith(sessionsOn: boolean) {
+  async function planWith(sessionsOn: boolean, sessionIdleMs: number | null = null) {
     const fake = gatewayWith(state, kids, uptime);
     const snapshot = takeSnapshot({ procRoot: fake.root, gatewayPid: 100, protectedPids: new Set([999_999]), now: () => now });
     const view = gatewayView(fake.root, snapshot.gateway, join(state, "no-passwd"));
     const sensed = sessionsOn ? await openclawAdapter.readSessions(view, T0, now) : null;
-    const policy = { keep: 1, minAgeMs: 0, match: DEFAULT_MATCH, ignore: null, idleMs: null };
+    const policy = { keep: 1, minAgeMs: 0, match: DEFAULT_MATCH, ignore: null, idleMs: null, sessionIdleMs };
     return { p: plan(snapshot, policy, new Map(), sensed?.store ?? null), sensed };
   }
 
@@ -195,6 +196,14 @@ describe("openclaw 2026.4.9 store through /proc/PID/root, and the plan it gives"
       [301, "reap", "session-ended", `agent:main:hook:${hooks[1]}`],
       [302, "reap", "session-ended", `agent:main:hook:${hooks[2]}`],
     ]);
+  });
+  it("--session-idle: the main session's last turn (updatedAt) 198 s ago: reaped as idle past 60 s, kept at 10 min", async () => {
+    const idle = await planWith(true, 60_000);
+    const main = instancesOf(idle.p).find((i) => i.rootPid === 200);
+    assert.deepEqual([main?.action, main?.reasonCode, main?.session?.state], ["reap", "session-idle", "idle"]);
+    assert.match(main?.session?.evidence ?? "", /last turn 3m ago: no turn for longer than --session-idle/);
+    const live = await planWith(true, 600_000);
+    assert.equal(instancesOf(live.p).find((i) => i.rootPid === 200)?.reasonCode, "live-session");
   });
   it("a corrupt store is one warning and every instance unattributed: the plan is the one without sessions", async () => {
     const bad = tmp();

@@ -42,14 +42,17 @@ export function parseSessionsJson(text: string): StoreEntry[] {
 
 /**
  * A transcript file name -> its sessionId and, for an archive, when it was archived. Names (2026.4.9,
- * session-transcript-files.fs): `<sessionId>.jsonl`, `<sessionId>-topic-<topic>.jsonl`, and archives
+ * session-transcript-files.fs): `<sessionId>.jsonl`, `<sessionId>-topic-<topic>.jsonl`, forks
+ * `<time>_<sessionId>.jsonl`, and archives
  * `<name>.jsonl.reset.<ts>` / `<name>.jsonl.deleted.<ts>` (ts: ISO with `-` for `:` and `.`).
  */
 export function transcriptName(name: string): { sessionId: string; archived: "reset" | "deleted" | null; archivedAtMs: number | null } | null {
   const m = /^(.+?)(?:-topic-[^/]*)?\.jsonl(?:\.(reset|deleted)\.(.+))?$/.exec(name);
   if (!m || !m[1]) return null;
   const archived = (m[2] as "reset" | "deleted" | undefined) ?? null;
-  return { sessionId: m[1], archived, archivedAtMs: archived && m[3] ? archiveTime(m[3]) : null };
+  // A forked transcript is `<ISO time with - for : and .>_<sessionId>.jsonl` (pi-coding-agent's own naming).
+  const fork = /^\d{4}-\d{2}-\d{2}T[\w-]+_(.+)$/.exec(m[1]);
+  return { sessionId: fork ? (fork[1] as string) : m[1], archived, archivedAtMs: archived && m[3] ? archiveTime(m[3]) : null };
 }
 
 /** `2026-12-03T21-14-05.123Z` (formatSessionArchiveTimestamp) -> ms. */
@@ -63,6 +66,8 @@ function archiveTime(text: string): number | null {
 export interface TranscriptEvent {
   atMs: number;
   type: string;
+  /** A `session` header's id: the sessionId the transcript belongs to (after a 2026.4.9 reset the file name is the old one's). */
+  id?: string;
   role: string | null;
   /** An assistant message's stopReason (`stop`, `toolUse`, `error`, `aborted`, `length`). */
   stopReason: string | null;
@@ -83,6 +88,7 @@ export function parseEventLine(line: string): TranscriptEvent | null {
   return {
     atMs,
     type: typeof e.type === "string" ? e.type : "",
+    ...(e.type === "session" && typeof e.id === "string" ? { id: e.id } : {}),
     role: typeof msg?.role === "string" ? msg.role : typeof e.role === "string" ? e.role : null,
     stopReason: typeof msg?.stopReason === "string" ? msg.stopReason : null,
   };
@@ -94,21 +100,31 @@ function endsTurn(e: TranscriptEvent): boolean {
 }
 
 /**
- * The first turn from the first events: from the session's first event (the `session` header, written
- * before the run builds its tools: 2026.4.9 spawns a session's MCP servers while it materializes tools,
- * before the user message is appended) to the first assistant message that ends a turn. `complete`: the
+ * How long before a 2026.4.9 session's first user message its servers may start: they are spawned while
+ * the run builds its tools, before the transcript is written at all (recorded on 2026.4.9 under load
+ * 12-15: 2.7-9.7 s before the first user event, the `session` header itself 3.6-6.3 s after the spawn).
+ */
+export const FIRST_TURN_LEAD_MS = 15_000;
+
+/**
+ * The first turn from the first events: from `leadMs` before the first user message (or before the
+ * session header when there is none) to the first assistant message that ends a turn. `complete`: the
  * events are the whole transcript (so a missing end means a turn in progress).
  */
-export function firstTurnOf(head: readonly TranscriptEvent[], complete: boolean): { startMs: number; endMs: number | null; found: boolean } | null {
+export function firstTurnOf(head: readonly TranscriptEvent[], complete: boolean, leadMs = FIRST_TURN_LEAD_MS): { startMs: number; endMs: number | null; found: boolean; userMs?: number } | null {
   const first = head[0];
   if (!first) return null;
   const userAt = head.findIndex((e) => e.role === "user");
-  if (userAt < 0) return complete ? { startMs: first.atMs, endMs: null, found: true } : null;
+  if (userAt < 0) return complete ? { startMs: first.atMs - leadMs, endMs: null, found: true } : null;
+  // From the first user message, not the header: after a 2026.4.9 reset the new session's header is
+  // written at the reset, long before its first turn.
+  const userMs = (head[userAt] as TranscriptEvent).atMs;
+  const startMs = userMs - leadMs;
   for (let i = userAt + 1; i < head.length; i++) {
     const e = head[i] as TranscriptEvent;
-    if (endsTurn(e)) return { startMs: Math.min(first.atMs, (head[userAt] as TranscriptEvent).atMs), endMs: e.atMs, found: true };
+    if (endsTurn(e)) return { startMs, endMs: e.atMs, found: true, userMs };
   }
-  return { startMs: Math.min(first.atMs, (head[userAt] as TranscriptEvent).atMs), endMs: null, found: complete };
+  return { startMs, endMs: null, found: complete, userMs };
 }
 
 /** Did the last turn finish? From the last events: the last message is an assistant's that ends a turn. */
@@ -147,23 +163,25 @@ export function sessionFromTranscript(o: {
   whole: boolean;
 }): HostSession {
   const turn = firstTurnOf(o.head, o.whole);
+  // The header's id is the session's: after a reset the file keeps the old session's name.
+  const sessionId = o.head[0]?.id ?? o.sessionId;
   const last = lastTurnFinished(o.whole ? o.head : o.tail);
   let firstTurn: HostSession["firstTurn"] = null;
   let bounded = false;
   if (turn) {
-    if (turn.found) firstTurn = { startMs: turn.startMs, endMs: turn.endMs };
+    if (turn.found) firstTurn = { startMs: turn.startMs, endMs: turn.endMs, userMs: turn.userMs ?? null };
     else {
       // The first turn's end lies past the head chunk: the session's last event bounds it.
-      firstTurn = { startMs: turn.startMs, endMs: last?.atMs ?? null };
+      firstTurn = { startMs: turn.startMs, endMs: last?.atMs ?? null, userMs: turn.userMs ?? null };
       bounded = true;
     }
   }
   return {
     key: o.key,
-    sessionId: o.sessionId,
+    sessionId,
     firstTurn,
     ...(bounded ? { firstTurnEndBounded: true } : {}),
-    current: o.current,
+    current: o.current === true && o.sessionId !== sessionId ? false : o.current,
     turnFinished: last ? last.finished : null,
     endedAtMs: o.archived?.atMs ?? (last?.finished ? last.atMs : null),
     lastActivityMs: o.updatedAt ?? last?.atMs ?? null,
@@ -200,7 +218,9 @@ export const KEY_GONE_AFTER_MS = 60_000;
 
 /** A 2026.9 session from its window row and the first events of its transcript (transcript_events). */
 export function sessionFromWindow(r: WindowRow, head: readonly TranscriptEvent[], headComplete: boolean, nowMs: number): HostSession {
-  const turn = firstTurnOf(head, headComplete);
+  // 2026.9.6 writes transcript events late (4.5-30.7 s after the servers start); the window's created_at
+  // comes before every server of the session (recorded), so it is the start and events add no lead.
+  const turn = firstTurnOf(head, headComplete, 0);
   const startCandidates = [r.created_at, r.started_at, turn?.startMs].filter((x): x is number => typeof x === "number");
   const startMs = startCandidates.length > 0 ? Math.min(...startCandidates) : null;
   const lastWrite = r.updated_at ?? r.created_at ?? nowMs;
@@ -220,7 +240,8 @@ export function sessionFromWindow(r: WindowRow, head: readonly TranscriptEvent[]
   return {
     key: r.session_key,
     sessionId: r.session_id,
-    firstTurn: startMs === null ? null : { startMs, endMs },
+    // Evidence counts from created_at: the late-written user event would say "before" of every chain.
+    firstTurn: startMs === null ? null : { startMs, endMs, userMs: null },
     ...(bounded ? { firstTurnEndBounded: true } : {}),
     current,
     turnFinished: finished,

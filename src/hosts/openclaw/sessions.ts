@@ -6,7 +6,7 @@ import { lstatSync } from "node:fs";
 import * as zlib from "node:zlib";
 import { readFileEnds, readSmallFile } from "../../files.js";
 import { listDir } from "../../proc/read.js";
-import { inGateway, why, type GatewayView, type HostAdapter, type HostSession, type SessionSensing, type SessionStore } from "../adapter.js";
+import { inGateway, why, type GatewayView, type HostAdapter, type SessionSensing, type SessionStore } from "../adapter.js";
 import { looksLikeOpenclaw, openclawStateDir } from "./config.js";
 import { chunkEvents, parseEventLine, parseSessionsJson, sessionFromTranscript, sessionFromWindow, transcriptName, type TranscriptEvent, type WindowRow } from "./parse.js";
 
@@ -51,7 +51,14 @@ function readJsonLayout(agent: Agent, view: GatewayView, sinceMs: number, store:
   store.sources.push(storePath);
   const current = new Map(entries.map((e) => [e.sessionId, e]));
   const read = new Set<string>();
-  const readTranscript = (name: string, key: string | null, isCurrent: boolean | null, updatedAt: number | null, archived: { how: "reset" | "deleted"; atMs: number | null } | null): void => {
+  const readTranscript = (
+    name: string,
+    key: string | null,
+    isCurrent: boolean | null,
+    updatedAt: number | null,
+    archived: { how: "reset" | "deleted"; atMs: number | null } | null,
+    expectedId?: string,
+  ): void => {
     if (read.has(name)) return;
     read.add(name);
     const parsed = transcriptName(name);
@@ -73,13 +80,15 @@ function readJsonLayout(agent: Agent, view: GatewayView, sinceMs: number, store:
     if (ends.mtimeMs < sinceMs - LOOKBACK_MS) return;
     const head = chunkEvents(ends.head, false, !ends.whole);
     const tail = ends.whole ? [] : chunkEvents(ends.tail, true, false);
-    store.sessions.push(sessionFromTranscript({ key, sessionId: parsed.sessionId, current: isCurrent, updatedAt, archived, head, tail, whole: ends.whole }));
+    store.sessions.push(sessionFromTranscript({ key, sessionId: expectedId ?? parsed.sessionId, current: isCurrent, updatedAt, archived, head, tail, whole: ends.whole }));
   };
   for (const e of entries) {
     if (e.updatedAt !== null && e.updatedAt < sinceMs - LOOKBACK_MS) continue;
+    // The entry's sessionFile names its transcript (after a 2026.4.9 reset: the old session's file name,
+    // holding the new session; its header says which). Read only inside the sessions directory.
     const own = e.sessionFile ? e.sessionFile.slice(e.sessionFile.lastIndexOf("/") + 1) : null;
-    const name = own && transcriptName(own)?.sessionId === e.sessionId ? own : `${e.sessionId}.jsonl`;
-    readTranscript(name, e.key, true, e.updatedAt, null);
+    const name = own && transcriptName(own) && !transcriptName(own)?.archived ? own : `${e.sessionId}.jsonl`;
+    readTranscript(name, e.key, true, e.updatedAt, null, e.sessionId);
   }
   // Transcripts the store no longer names: archives of reset or deleted sessions (ended), and stray ones
   // (state unknown: they still take part, so a start inside their first turn is never pinned elsewhere).
@@ -179,6 +188,7 @@ function readSqliteLayout(sqlite: Sqlite, path: string, view: GatewayView, since
       for (const r of rows) {
         const raw = events.all(r.session_id) as { created_at: number; event_json: string | null; event_zstd: Uint8Array | null }[];
         const head = raw.map(eventOf);
+        store.transcriptsRead++;
         store.sessions.push(sessionFromWindow(r, head, raw.length < FIRST_EVENTS, nowMs));
       }
     } finally {
@@ -231,4 +241,3 @@ export const openclawAdapter: HostAdapter = {
   readSessions: (view, sinceMs, nowMs) => readOpenclawSessions(view, sinceMs, nowMs),
 };
 
-export type { HostSession };
