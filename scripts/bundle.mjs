@@ -31,7 +31,8 @@ await build({
   target: "node20",
   format: "cjs",
   // Relative to dist/src/, where dist/src/demo/run.js is tsc's output.
-  external: ["chalk", "cron-parser", "./demo/run.js"],
+  // ws only with --release-sessions (import() is kept, like the demo's).
+  external: ["chalk", "cron-parser", "ws", "./demo/run.js"],
   plugins: [lazyChildProcess],
   // paths.ts and lazy.ts find themselves by import.meta.url, which CommonJS spells with __filename.
   define: { "import.meta.url": "__bundleUrl" },

@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { DEFAULTS, EXIT, EXIT_TABLE, parseDuration, parseEnvMarker, parseIdle, parseEnvName, parsePositiveInt, parseRegex, UsageError, type PassConfig } from "./config.js";
 import { addSessionOptions } from "./hosts/cli.js";
+import { addReleaseOptions } from "./hosts/openclaw/options.js";
 import { ConfigError } from "./hosts/read.js";
 import { GatewayNotFoundError } from "./proc/gateway.js";
 import { GatewayGoneError } from "./proc/snapshot.js";
@@ -89,7 +90,7 @@ function addPassOptions(cmd: Command): Command {
     .addOption(new Option("--json", "print one JSON document instead of the report").helpGroup("Output:"))
     .addOption(new Option("--no-color", "no colours (also: NO_COLOR set, or output not a terminal)").helpGroup("Output:"))
     .addOption(new Option("--proc-root <path>", "read a recorded /proc tree (implies --dry-run)").default(DEFAULTS.procRoot).hideHelp());
-  return addSessionOptions(addServerOptions(addFleetOptions(cmd)));
+  return addReleaseOptions(addSessionOptions(addServerOptions(addFleetOptions(cmd))));
 }
 
 /** Wraps a config parser for a repeatable option: each use adds one parsed value. */
@@ -157,7 +158,7 @@ async function paintFor(color: boolean): Promise<Paint> {
 
 const HELP_AFTER = `
 Durations: 500ms, 5s, 10m, 1h, 1d, or a bare number of seconds (--min-age 0 is valid).
-Every option that takes a value (and --orphans, --user) can also come from the environment:
+Every option that takes a value (and --orphans, --user, --release-sessions) can also come from the environment:
 --keep from MCP_REAPER_KEEP, and so on; --schedule, --options-file and the switches cannot.
 
 An instance is a child of the gateway with its whole subtree (uv -> python, npx -> sh -> node).

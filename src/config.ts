@@ -48,6 +48,11 @@ export interface PassConfig {
   sessions?: boolean;
   /** Read each instance's smaps_rollup after the plan (private memory and PSS). Default true; false only to measure the pass without it. */
   readMemory?: boolean;
+  /**
+   * --release-sessions: ask an OpenClaw gateway to release the runtime slots of the ended one-shot sessions
+   * whose servers this pass reaps (src/hosts/openclaw/release.ts). Default false.
+   */
+  releaseSessions?: boolean;
 }
 
 export const DEFAULTS = {

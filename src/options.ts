@@ -38,6 +38,7 @@ export interface PassOpts {
   sessionIdle?: number;
   /** --all: with --gateway-name, every matching process is a gateway of its own. */
   all?: boolean;
+  releaseSessions?: boolean;
 }
 
 function gatewaySpec(o: PassOpts): GatewaySpec {
@@ -81,6 +82,7 @@ export function toPassConfig(o: PassOpts, env: NodeJS.ProcessEnv): PassConfig {
     procRoot: o.procRoot,
     ...serverConfig(o),
     sessions: o.sessions !== false,
+    releaseSessions: Boolean(o.releaseSessions),
   };
 }
 

@@ -2,12 +2,14 @@
 // the loop both call this; reporting is left to the caller.
 import { execute, type InstanceResult } from "./act/execute.js";
 import { EXIT, type PassConfig } from "./config.js";
-import { emptyHistory, observe, type ActivityHistory } from "./decide/activity.js";
+import { emptyHistory, observe, type ActivityHistory, type IdleSpan } from "./decide/activity.js";
 import { instancesOf, plan as makePlan, type Plan, type Policy } from "./decide/planner.js";
 import { namesIn } from "./decide/signature.js";
-import { gatewayView } from "./hosts/adapter.js";
+import { gatewayView, type SessionStore } from "./hosts/adapter.js";
 import { loadConfigs, type ConfigSource } from "./hosts/read.js";
 import { senseSessions } from "./hosts/sessions.js";
+import { openclawAfterReap, RELEASE_TIMEOUT_MS, type OpenclawReport } from "./hosts/openclaw/host.js";
+import type { callGateway } from "./hosts/openclaw/rpc.js";
 import { runSsUnix } from "./proc/escaped.js";
 import { resolveGateway, type GatewayIdentity } from "./proc/gateway.js";
 import { readText } from "./proc/read.js";
@@ -75,6 +77,8 @@ export interface PassResult {
   hostMemory?: HostMemory | null;
   /** With --all: this gateway's place among every process of the name (0-based index, of how many). Default: absent. */
   all?: { name: string; index: number; of: number };
+  /** An OpenClaw gateway's idle TTL, runtime-limit count and (--release-sessions) releases; null for other gateways. */
+  openclaw?: OpenclawReport | null;
 }
 
 /** A gateway resolved beforehand (--all): its identity, and the other gateways its walk must not enter. */
@@ -89,6 +93,8 @@ export interface PassHooks {
    * that gateway's lock here, and throws (LockHeldError) to stop the pass before it acts.
    */
   onGateway?: (gateway: GatewayIdentity) => void;
+  /** Tests: sends --release-sessions' calls instead of the gateway's WebSocket. */
+  gatewayCall?: typeof callGateway;
   /** Called once the plan is made, before any signal (progress on a TTY). */
   onPlan?: (p: Plan) => void;
   /** Aborts the grace wait of a pass in progress (straight to SIGKILL). */
@@ -218,14 +224,15 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}, target:
       history = loaded.history;
     }
   }
-  const activity = history ? observe(history, snapshot, Date.now()) : new Map<number, number | null>();
+  const activity = history ? observe(history, snapshot, Date.now()) : new Map<number, IdleSpan | null>();
   // Sessions are read only around the gateway's MCP processes (by --match or a config entry's command):
   // the oldest one's start bounds what is read (the gateway's own workers, started with it, do not),
   // and a gateway with none costs nothing more. Its instance root (an anchor) starts a second or so
   // earlier, well inside the lookback.
   const sessions = config.sessions === false ? null : await senseSessions(view, snapshot, oldestMcpStart(snapshot, policy));
   if (sessions?.warning) warnings.push(sessions.warning);
-  const p = makePlan(snapshot, policy, activity, sessions?.store ?? null);
+  const store: SessionStore | null = sessions?.store ?? null;
+  const p = makePlan(snapshot, policy, activity, store);
   hooks.onPlan?.(p);
   // After the plan, for the gateway's instances only: smaps_rollup makes the kernel walk page tables.
   const memory =
@@ -252,6 +259,23 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}, target:
     const after = readMeminfo(config.procRoot);
     hostMemory = { availableBeforeBytes: before?.memAvailableBytes ?? null, availableAfterBytes: after?.memAvailableBytes ?? null, settleMs: Date.now() - t0 };
   }
+  // After the reap: a release that fails or hangs is reported per session and never holds the reap up.
+  const openclaw = await openclawAfterReap(
+    {
+      view,
+      snapshot,
+      plan: p,
+      instances: instancesOf(p),
+      store,
+      releaseSessions: config.releaseSessions === true,
+      readConfig: discover,
+      dryRun,
+      timeoutMs: RELEASE_TIMEOUT_MS,
+      clientVersion: "mcp-reaper",
+      ...(hooks.gatewayCall ? { call: hooks.gatewayCall } : {}),
+    },
+    warnings,
+  );
   if (history && stateFile) {
     pruneHistory(history, config.procRoot);
     const warning = saveHistory(stateFile, history);
@@ -272,6 +296,7 @@ export async function runPass(config: PassConfig, hooks: PassHooks = {}, target:
       : null,
     ...(memory ? { memory } : {}),
     hostMemory,
+    openclaw,
   };
 }
 

@@ -51,7 +51,10 @@ export function loadHistory(path: string, bootId: string): { history: ActivityHi
     if (doc.bootId !== bootId) return { history: emptyHistory(bootId), warning: null };
     const records = new Map<string, ActivityRecord>();
     for (const [key, value] of Object.entries(doc.records as Record<string, unknown>)) {
-      if (/^\d+:\d+$/.test(key) && isRecord(value)) records.set(key, { fingerprint: value.fingerprint, lastChangeMs: value.lastChangeMs, seenMs: value.seenMs });
+      if (!/^\d+:\d+$/.test(key) || !isRecord(value)) continue;
+      // changeAfterMs came later: a record without it (or with a bad one) only knows a lower bound.
+      const after = Number.isFinite(value.changeAfterMs) ? (value.changeAfterMs as number) : null;
+      records.set(key, { fingerprint: value.fingerprint, lastChangeMs: value.lastChangeMs, seenMs: value.seenMs, changeAfterMs: after });
     }
     return { history: { bootId, records }, warning: null };
   } catch (err) {

@@ -2,7 +2,7 @@
 import type { SessionStore } from "../hosts/adapter.js";
 import type { ServerEntry } from "../hosts/parse.js";
 import type { ProcInfo, Snapshot } from "../proc/snapshot.js";
-import { idleForMs, type ActivityView } from "./activity.js";
+import { idleSpanOf, type ActivityView } from "./activity.js";
 import { matchEntry, type EntryMatch } from "./match.js";
 import { attributeOrphans, type OrphanAttribution } from "./orphans.js";
 import { basename, namesIn, signatureOf, stripLaunchers, type Signature } from "./signature.js";
@@ -105,7 +105,10 @@ export interface PlannedInstance {
   startedAtMs: number;
   /** RSS summed over the subtree. */
   rssBytes: number;
-  /** Ms since any process of the subtree last did I/O or used CPU; null when unknown or not tracked. */
+  /**
+   * Ms since any process of the subtree last did I/O or used CPU, counted from the look that noticed it:
+   * the sure lower bound, which --idle decides on. Null when unknown or not tracked.
+   */
   idleMs: number | null;
   action: Action;
   reasonCode: ReasonCode;
@@ -115,6 +118,11 @@ export interface PlannedInstance {
   config?: { name: string; source: string } | null;
   /** Set for an escaped orphan (--orphans): found outside the gateway's subtree, and why it is the gateway's. */
   orphan?: OrphanAttribution | null;
+  /**
+   * Upper bound of the idle time: counted from the look before the one that noticed the activity. Null
+   * when unknown, not tracked, or when no activity was seen since the first look. Default null.
+   */
+  idleMaxMs?: number | null;
   /** The host session this instance belongs to (with a session store; absent without one). */
   session?: SessionAttribution | null;
   /**
@@ -197,8 +205,18 @@ export function seconds(ms: number): string {
   return ms < 1000 ? `${ms}ms` : `${Math.round(ms / 100) / 10}s`;
 }
 
+/** "0ms-24.5s" when the activity lies between two looks, ">= 5s" when it came before the first look. */
+function agoText(minMs: number, maxMs: number | null): string {
+  if (maxMs === null) return `>= ${seconds(minMs)}`;
+  return seconds(maxMs) === seconds(minMs) ? seconds(minMs) : `${seconds(minMs)}-${seconds(maxMs)}`;
+}
+
 /** An instance as first planned (kept, reason filled in later), from its root, its members and its type. */
 export function newInstance(root: ProcInfo, members: Member[], signature: Signature, entry: EntryMatch | null, activity: ActivityView): PlannedInstance {
+  const idle = idleSpanOf(
+    members.map((m) => m.pid),
+    activity,
+  );
   return {
     rootPid: root.pid,
     rootStartTicks: root.startTicks,
@@ -208,14 +226,12 @@ export function newInstance(root: ProcInfo, members: Member[], signature: Signat
     ageMs: root.ageMs,
     startedAtMs: root.startedAtMs,
     rssBytes: members.reduce((sum, m) => sum + (m.rssBytes ?? 0), 0),
-    idleMs: idleForMs(
-      members.map((m) => m.pid),
-      activity,
-    ),
+    idleMs: idle?.minMs ?? null,
     action: "keep",
     reasonCode: "newest",
     reason: "",
     config: entry ? { name: entry.entry.name, source: entry.entry.source } : null,
+    idleMaxMs: idle?.maxMs ?? null,
   };
 }
 
@@ -325,7 +341,7 @@ export function plan(snapshot: Snapshot, policy: Policy, activity: ActivityView 
         inst.reason =
           inst.idleMs === null
             ? `older duplicate, but its activity is not known yet (--idle ${seconds(policy.idleMs)})`
-            : `older duplicate, but in use: active ${seconds(inst.idleMs)} ago (--idle ${seconds(policy.idleMs)})`;
+            : `older duplicate, but in use: active ${agoText(inst.idleMs, inst.idleMaxMs ?? null)} ago (--idle ${seconds(policy.idleMs)})`;
       } else {
         inst.action = "reap";
         inst.reasonCode = "duplicate";

@@ -67,10 +67,16 @@ function outcomeText(r: InstanceResult, paint: Paint): string {
   return `-> ${word} in ${r.durationMs}ms${lateText}${detail ? ` (${detail})` : ""}`;
 }
 
-/** "active 3.0s ago" for recent activity, "idle 42m00s" past a minute, "activity unknown" on a first look. */
-function activityText(idleMs: number | null): string {
+/**
+ * How idle an instance is, as sure as the looks allow: its last activity lies between two looks, so
+ * "active 0s-24s ago" or "idle 3m00s-4m00s"; "idle >= 3m00s" when it came before the first look; "activity
+ * unknown" on a first look.
+ */
+function activityText(idleMs: number | null, idleMaxMs: number | null): string {
   if (idleMs === null) return "activity unknown";
-  return idleMs < 60_000 ? `active ${formatAge(idleMs)} ago` : `idle ${formatAge(idleMs)}`;
+  if (idleMaxMs === null) return `idle >= ${formatAge(idleMs)}`;
+  const range = formatAge(idleMaxMs) === formatAge(idleMs) ? formatAge(idleMs) : `${formatAge(idleMs)}-${formatAge(idleMaxMs)}`;
+  return idleMs < 60_000 ? `active ${range} ago` : `idle ${range}`;
 }
 
 /** A pass as the terminal report: gateway, types with their instances as trees, what happened, totals. */
@@ -92,7 +98,7 @@ export function formatPass(r: PassResult, paint: Paint = PLAIN): string {
     for (const inst of type.instances) {
       const action = inst.action === "keep" ? paint.keep("keep") : paint.reap(r.dryRun ? "would reap" : "reap");
       const priv = instancePrivateText(r, inst.rootPid);
-      const facts = `pid ${inst.rootPid}  age ${formatAge(inst.ageMs)}  rss ${formatBytes(inst.rssBytes)}${priv ? `  ${priv}` : ""}  ${inst.members.length} proc${inst.members.length === 1 ? "" : "s"}${r.plan.activityTracked ? `  ${activityText(inst.idleMs)}` : ""}`;
+      const facts = `pid ${inst.rootPid}  age ${formatAge(inst.ageMs)}  rss ${formatBytes(inst.rssBytes)}${priv ? `  ${priv}` : ""}  ${inst.members.length} proc${inst.members.length === 1 ? "" : "s"}${r.plan.activityTracked ? `  ${activityText(inst.idleMs, inst.idleMaxMs ?? null)}` : ""}`;
       out.push(`  ${action}  ${facts}  ${paint.dim(inst.reason)}`);
       if (inst.session) out.push(`      ${paint.dim(`session ${sessionText(inst)}`)}`);
       if (inst.exitsWith && inst.exitsWith.length > 0) out.push(`      ${paint.dim(`exits with it: ${inst.exitsWith.map((e) => `${e.pid} ${commandLine(e.argv, 60)} (${formatBytes(e.rssBytes)})`).join(", ")}`)}`);
@@ -107,6 +113,7 @@ export function formatPass(r: PassResult, paint: Paint = PLAIN): string {
     for (const c of r.plan.ignored) out.push(paint.dim(`  ${c.rootPid} ${commandLine(c.argv, 80)}  (${c.reason})`));
   }
   out.push(...serverFooter(r, paint));
+  out.push(...openclawLines(r, paint));
   if (r.plan.zombies.length > 0) {
     out.push("", paint.warn(`zombies waiting for the gateway to reap them: ${r.plan.zombies.map((z) => `${z.pid} [${safe(z.comm)}]`).join(", ")}`));
   }
@@ -155,6 +162,23 @@ function serverHeader(r: PassResult, paint: Paint): string[] {
     out.push(paint.dim(`  orphan search over ${o.processes} processes${gaps.length ? ` (${gaps.join("; ")})` : ""}`));
   }
   return out;
+}
+
+/** An OpenClaw gateway's idle TTL, its runtime slots against the limit, and --release-sessions' calls. */
+function openclawLines(r: PassResult, paint: Paint): string[] {
+  const o = r.openclaw;
+  if (!o) return [];
+  const out: string[] = [""];
+  if (o.ttl) out.push(o.ttl.off ? paint.warn(`openclaw: ${safe(o.ttl.text)}`) : paint.dim(`openclaw: ${safe(o.ttl.text)}`));
+  if (o.runtimes) out.push(o.runtimes.near ? paint.warn(`openclaw: ${o.runtimes.text}`) : paint.dim(`openclaw: ${o.runtimes.text} (limit from ${safe(o.runtimes.source)})`));
+  for (const x of o.releases ?? []) {
+    const what = `${safe(shortKey(x.key))} (${x.method}, servers ${x.rootPids.join(", ")})`;
+    if (x.outcome === "released") out.push(`released ${what} in ${x.durationMs}ms`);
+    else if (x.outcome === "would-release") out.push(paint.dim(`would release ${what}`));
+    else out.push(paint.reap(`release FAILED ${what}: ${safe(x.error ?? "no answer")}`));
+  }
+  for (const x of o.releaseSkipped) out.push(paint.dim(`not released ${safe(shortKey(x.key))}: ${safe(x.why)}`));
+  return out.length === 1 ? [] : out;
 }
 
 /** Wrapper layers passed through, and MCP-looking processes outside the tree that were left alone. */

@@ -6,6 +6,20 @@ import type { PassResult } from "../pass.js";
 import type { ReportEvent } from "./events.js";
 import type { MemoryFigure } from "../proc/memread.js";
 
+/**
+ * The activity guard's view: the last activity lies in (lastActivityAfter, lastActivityAt], so the idle
+ * time is in [idleMs, idleMaxMs). lastActivityAfter and idleMaxMs are null when it came before the first look.
+ */
+function activityJson(inst: PlannedInstance, takenAtMs: number): Record<string, unknown> {
+  const max = inst.idleMaxMs ?? null;
+  return {
+    idleMs: inst.idleMs,
+    idleMaxMs: inst.idleMs === null ? null : max,
+    lastActivityAt: inst.idleMs === null ? null : new Date(takenAtMs - inst.idleMs).toISOString(),
+    lastActivityAfter: inst.idleMs === null || max === null ? null : new Date(takenAtMs - max).toISOString(),
+  };
+}
+
 function instanceJson(inst: PlannedInstance, result: InstanceResult | undefined, takenAtMs: number, tracked: boolean, memory: MemoryFigure | undefined): Record<string, unknown> {
   return {
     type: inst.signature.label,
@@ -28,7 +42,7 @@ function instanceJson(inst: PlannedInstance, result: InstanceResult | undefined,
     privateBytes: memory?.privateBytes ?? null,
     pssBytes: memory?.pssBytes ?? null,
     ...(memory?.unknown ? { memoryUnknown: memory.unknown } : {}),
-    ...(tracked ? { idleMs: inst.idleMs, lastActivityAt: inst.idleMs === null ? null : new Date(takenAtMs - inst.idleMs).toISOString() } : {}),
+    ...(tracked ? activityJson(inst, takenAtMs) : {}),
     action: inst.action,
     reasonCode: inst.reasonCode,
     reason: inst.reason,
@@ -108,6 +122,7 @@ function serverFields(r: PassResult): Record<string, unknown> {
     ...(r.plan.scope === "host" ? { scope: "host" } : {}),
     ...(r.all ? { all: r.all } : {}),
     ...(r.plan.nested && r.plan.nested.length > 0 ? { nested: r.plan.nested } : {}),
+    ...(r.openclaw ? { openclaw: r.openclaw } : {}),
   };
 }
 
