@@ -363,7 +363,7 @@ function bySession(inst: PlannedInstance, policy: Policy): [Action, ReasonCode, 
   const s = inst.session;
   if (!s || s.state === "unattributed" || s.state === "unknown") return null;
   // The evidence is the report's session line; the reason names the session and its state.
-  const who = shortKey(s.key);
+  const who = s.key === null ? "(one of the sessions its start falls in)" : shortKey(s.key);
   if (s.state === "live") return ["keep", "live-session", `belongs to the live session ${who}`];
   const code: ReasonCode = s.state === "ended" ? "session-ended" : "session-idle";
   const what = s.state === "ended" ? `its session ${who} has ended` : `its session ${who} is idle (--session-idle ${seconds(policy.sessionIdleMs ?? 0)})`;

@@ -112,6 +112,38 @@ function unattributed(evidence: string): SessionAttribution {
   return { state: "unattributed", key: null, sessionId: null, kind: null, offsetMs: null, sinceMs: null, evidence };
 }
 
+/**
+ * An instance that started inside several sessions' first turns belongs to one of them, we cannot tell
+ * which. Measured on the real 2026.4.9 gateway with nothing else running: a main tool turn and three hook
+ * runs 4 s apart put the main session's server inside four windows, and keep-newest then reaped it (its
+ * tool calls fail "Not connected" until a reset). So: if any of them may still be live, the instance is
+ * kept as possibly live; if every one has ended, whichever it belongs to has ended too; otherwise (an
+ * idle one among ended ones) today's rules apply.
+ */
+function ambiguous(holding: readonly HostSession[], o: AttributionOptions): SessionAttribution {
+  const names = holding.map((s) => shortKey(s.key)).join(", ");
+  const states = holding.map((s) => ({ s, live: livenessOf(s, o.nowMs, o.idleMs) }));
+  const maybeLive = states.filter((x) => x.live.state === "live" || x.live.state === "unknown");
+  if (maybeLive.length > 0) {
+    const one = maybeLive.length === 1 ? (maybeLive[0] as (typeof maybeLive)[number]).s : null;
+    return {
+      state: "live",
+      key: one?.key ?? null,
+      sessionId: one?.sessionId ?? null,
+      kind: one ? kindOf(one).kind : null,
+      offsetMs: null,
+      sinceMs: null,
+      evidence: `started inside the first turns of ${holding.length} sessions (${names}), of which ${maybeLive.map((x) => shortKey(x.s.key)).join(", ")} may still be live: kept`,
+    };
+  }
+  if (states.every((x) => x.live.state === "ended")) {
+    const sinceMs = states.reduce<number | null>((m, x) => (x.live.sinceMs === null || m === null ? null : Math.max(m, x.live.sinceMs)), 0);
+    const since = sinceMs === null ? "" : `, the last ended ${ago(o.nowMs - sinceMs)} ago`;
+    return { state: "ended", key: null, sessionId: null, kind: null, offsetMs: null, sinceMs, evidence: `started inside the first turns of ${holding.length} sessions (${names}), all ended${since}` };
+  }
+  return unattributed(`started inside the first turns of ${holding.length} sessions (${names}): ambiguous`);
+}
+
 export interface AttributionOptions {
   nowMs: number;
   /** --session-idle (null: off). */
@@ -149,7 +181,7 @@ export function attribute(
       continue;
     }
     if (holding.length > 1) {
-      out.set(inst.rootPid, unattributed(`started inside the first turns of ${holding.length} sessions (${holding.map((s) => shortKey(s.key)).join(", ")}): ambiguous`));
+      out.set(inst.rootPid, ambiguous(holding, o));
       continue;
     }
     const s = holding[0] as HostSession;

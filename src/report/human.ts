@@ -144,6 +144,7 @@ function sessionText(inst: PlannedInstance): string {
   const s = inst.session;
   if (!s) return "";
   if (s.state === "unattributed") return `unattributed: ${safe(s.evidence)}`;
+  if (s.key === null) return `${s.state}: ${safe(s.evidence)}`;
   return `${safe(shortKey(s.key))} (${s.kind}, ${s.state}): ${safe(s.evidence)}`;
 }
 

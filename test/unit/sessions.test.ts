@@ -84,12 +84,27 @@ describe("attribute: exactly one first-turn window holds the instance root's sta
     assert.equal(a?.key, HOOK_A);
     assert.match(a?.evidence ?? "", /^started 0\.4 s into the first turn of agent:main:hook:2e14…, ended 9m ago: isolated hook run, its turn finished$/);
   });
-  it("two sessions starting in the same second: a start both windows hold is ambiguous, one only one holds is attributed", () => {
+  it("two sessions starting in the same second: a start both windows hold is either's; one only one holds is attributed", () => {
     const s = store([session({ key: HOOK_A, startMs: T0, endMs: T0 + 3000 }), session({ key: HOOK_B, startMs: T0 + 900, endMs: T0 + 3900 })]);
-    assert.equal(one(s, T0 + 1200)?.state, "unattributed");
-    assert.match(one(s, T0 + 1200)?.evidence ?? "", /first turns of 2 sessions/);
+    // Both ended: whichever it belongs to has ended.
+    assert.equal(one(s, T0 + 1200)?.state, "ended");
+    assert.equal(one(s, T0 + 1200)?.key, null);
+    assert.match(one(s, T0 + 1200)?.evidence ?? "", /first turns of 2 sessions .*all ended/);
     assert.equal(one(s, T0 + 100)?.key, HOOK_A);
     assert.equal(one(s, T0 + 3600)?.key, HOOK_B);
+  });
+  it("a start inside a live session's window and ended ones' is kept as possibly live (the real 2026.4.9 main turn followed by quick hook runs)", () => {
+    const s = store([
+      session({ key: "agent:main:main", startMs: T0, endMs: T0 + 3000 }),
+      session({ key: HOOK_A, startMs: T0 + 500, endMs: T0 + 4000 }),
+      session({ key: HOOK_B, startMs: T0 + 900, endMs: T0 + 5000 }),
+    ]);
+    const a = one(s, T0 + 1000);
+    assert.equal(a?.state, "live");
+    assert.equal(a?.key, "agent:main:main");
+    assert.match(a?.evidence ?? "", /of which agent:main:main may still be live: kept/);
+    // Negative control: the same start among ended sessions only is reaped as ended.
+    assert.equal(one(store([session({ key: HOOK_A, startMs: T0 + 500, endMs: T0 + 4000 }), session({ key: HOOK_B, startMs: T0 + 900, endMs: T0 + 5000 })]), T0 + 1000)?.state, "ended");
   });
   it("ms clocks against 10 ms start ticks: a start a tick before the window's first event is still inside (margin)", () => {
     const s = store([session({ key: HOOK_A, startMs: T0, endMs: T0 + 3000 })]);
