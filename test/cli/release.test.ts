@@ -1,16 +1,14 @@
 // CLI: --release-sessions on a recorded OpenClaw gateway (fake /proc, so a dry run): it would release the
 // ended hook run's session and never the live main session's; without a store or a token, one warning.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-import { makeFakeProc, type FakeProc } from "../unit/fakeproc.js";
+import type { FakeProc } from "../unit/fakeproc.js";
+import { runOnFakeProc } from "./fakecli.js";
 import { T0, turnEvents, writeJsonStore } from "../unit/sessionfixture.js";
 
-const BIN = fileURLToPath(new URL("../../../bin/mcp-reaper.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "mcp-reaper-cli-release-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -34,17 +32,7 @@ function run(args: string[], gatewayEnv: Record<string, string>): { code: number
     { pid: 200, ppid: 100, startTicks: ticksAt(T0 + 800), argv: server, uid },
     { pid: 300, ppid: 100, startTicks: ticksAt(T0 + 60_800), argv: server, uid },
   ];
-  const fake = makeFakeProc(procs, { childrenFiles: true, uptimeSeconds: uptime });
-  try {
-    const r = spawnSync(process.execPath, [BIN, "--proc-root", fake.root, "--gateway-pid", "100", "--min-age", "0", "--no-config", "--release-sessions", ...args], {
-      encoding: "utf8",
-      timeout: 20_000,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
-    });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-  } finally {
-    fake.cleanup();
-  }
+  return runOnFakeProc(procs, uptime, ["--gateway-pid", "100", "--min-age", "0", "--no-config", "--release-sessions", ...args]);
 }
 
 describe("--release-sessions", () => {

@@ -1,16 +1,14 @@
 // CLI: a recorded OpenClaw 2026.4.9 gateway (fake /proc) with its session store: the JSON and the human
 // report show each instance's session; --no-sessions gives back the keep-newest plan (negative control).
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-import { makeFakeProc, type FakeProc } from "../unit/fakeproc.js";
+import type { FakeProc } from "../unit/fakeproc.js";
+import { runOnFakeProc } from "./fakecli.js";
 import { T0, turnEvents, writeJsonStore } from "../unit/sessionfixture.js";
 
-const BIN = fileURLToPath(new URL("../../../bin/mcp-reaper.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "mcp-reaper-cli-sessions-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -35,17 +33,7 @@ const procs: FakeProc[] = [
 ];
 
 function run(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const fake = makeFakeProc(procs, { childrenFiles: true, uptimeSeconds: uptime });
-  try {
-    const r = spawnSync(process.execPath, [BIN, "--proc-root", fake.root, "--gateway-pid", "100", "--min-age", "0", "--no-config", ...args], {
-      encoding: "utf8",
-      timeout: 20_000,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
-    });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-  } finally {
-    fake.cleanup();
-  }
+  return runOnFakeProc(procs, uptime, ["--gateway-pid", "100", "--min-age", "0", "--no-config", ...args]);
 }
 
 describe("sessions in the report", () => {
