@@ -90,6 +90,15 @@ describe("decideReleases (pure)", () => {
     );
     const kept = inst(41, { state: "unattributed" }, { action: "keep", reasonCode: "newest", startedAtMs: NOW - 55_000 });
     assert.deepEqual(decideReleases([kept], s, NOW).release, [], "negative control: a kept instance releases nothing");
+    // Reaped as session-ended with no one key (every window holding it has ended): the same holders.
+    const either = inst(42, { state: "ended", key: null, sessionId: null }, { action: "reap", reasonCode: "session-ended", startedAtMs: NOW - 55_000 });
+    assert.deepEqual(
+      decideReleases([either], s, NOW).release.map((t) => [t.key, t.rootPids]),
+      [
+        [CHAT(1), [42]],
+        [CHAT(2), [42]],
+      ],
+    );
   });
   it("never through a key that holds a newer session, or one that can run again, or a turn not known finished", () => {
     const s = store([

@@ -28,7 +28,7 @@ export interface ReleaseDecision {
 
 /**
  * Sessions whose first-turn window holds the start of an instance the plan reaps without knowing its
- * session (unattributed because two windows hold it, as when chat calls overlap): any of them may own it.
+ * session (two windows hold it, as when chat calls follow each other closely): any of them may own it.
  * Each is still released only on the adapter's own verdict that it ended (livenessOf), like the others.
  */
 function windowHolders(inst: PlannedInstance, store: SessionStore): HostSession[] {
@@ -54,9 +54,11 @@ export function decideReleases(instances: readonly PlannedInstance[], store: Ses
   const attributions = instances.flatMap((inst): Claim[] => {
     if (inst.action !== "reap") return [];
     const a = inst.session;
-    if (a && a.state === "ended" && inst.reasonCode === "session-ended") return [{ inst, a }];
-    if (!a || a.state !== "unattributed") return [];
-    // Unattributed: only the ended ones of the sessions that may own it; never a live or idle one.
+    const either = a !== null && a !== undefined && a.state === "ended" && a.key === null && a.sessionId === null;
+    if (a && a.state === "ended" && inst.reasonCode === "session-ended" && !either) return [{ inst, a }];
+    // Several windows hold its start (all ended: reaped as session-ended with no one key), or none
+    // could be told: only the ended ones of the sessions that may own it; never a live or idle one.
+    if (!a || !(a.state === "unattributed" || either)) return [];
     return windowHolders(inst, store)
       .filter((s) => livenessOf(s, nowMs, null).state === "ended")
       .map((s) => ({ inst, a: { key: s.key, sessionId: s.sessionId } }));
