@@ -4,13 +4,15 @@
 import { parseCgroup, parseFdinfoMode, parseFdTarget, parseSsUnix, type FdKind, type FdMode } from "./links.js";
 import type { Stat } from "./parse.js";
 import type { HostScan } from "./host.js";
-import { listDir, readLink, readStatOrNull, readText } from "./read.js";
+import { LINK_DENIED, LINK_GONE, listDir, readLink, readLinkOr, readStatOrNull, readText } from "./read.js";
 import type { ProcInfo } from "./procinfo.js";
 import { childProcess } from "../lazy.js";
 
 export interface EscapedOptions {
   /** Output of `ss -xa`, or null when it cannot be had. Default: runs iproute2's ss (bounded to 5 s). */
   ssUnix?: () => string | null;
+  /** How an fd link is read. Default: readLinkOr (tests stand in a denied read, which root cannot fake on files). */
+  readLink?: (path: string) => string | typeof LINK_GONE | typeof LINK_DENIED;
 }
 
 /** fd 0 or 1 of a process: what its other end is tells who can still talk to it. */
@@ -82,18 +84,38 @@ function modeOf(procRoot: string, pid: number, fd: string): FdMode | null {
   return text === null ? null : parseFdinfoMode(text);
 }
 
-function readStdio(procRoot: string, pid: number): StdioEnd[] | null {
+/** fd 0 and 1 of a process; null when its fds may not be read (its fd directory, or a link in it). */
+function readStdio(procRoot: string, pid: number, read: NonNullable<EscapedOptions["readLink"]>): StdioEnd[] | null {
   const fds = listDir(`${procRoot}/${pid}/fd`);
   if (fds === null) return null;
   const ends: StdioEnd[] = [];
   for (const fd of [0, 1]) {
     if (!fds.includes(String(fd))) continue;
-    const target = readLink(`${procRoot}/${pid}/fd/${fd}`);
-    if (target === null) continue;
+    const target = read(`${procRoot}/${pid}/fd/${fd}`);
+    if (target === LINK_DENIED) return null;
+    if (target === LINK_GONE) continue;
     const { kind, inode } = parseFdTarget(target);
     ends.push({ fd, kind, inode, mode: kind === "other" ? null : modeOf(procRoot, pid, String(fd)), ...(kind === "other" ? { target } : {}) });
   }
   return ends;
+}
+
+/**
+ * Every open fd of a process with its link text: "gone" when its fd directory is gone or unreadable (the
+ * caller asks whether it still lives), "denied" when an fd exists that may not be read.
+ */
+function fdLinks(procRoot: string, pid: number, read: NonNullable<EscapedOptions["readLink"]>): [string, string][] | "gone" | "denied" {
+  const dir = `${procRoot}/${pid}/fd`;
+  const fds = listDir(dir);
+  if (fds === null) return "gone";
+  const out: [string, string][] = [];
+  for (const fd of fds) {
+    const target = read(`${dir}/${fd}`);
+    // One fd we may not read means none may be (ptrace rules are per process): stop at the first.
+    if (target === LINK_DENIED) return "denied";
+    if (target !== LINK_GONE) out.push([fd, target]);
+  }
+  return out;
 }
 
 /**
@@ -255,8 +277,9 @@ function gather(procRoot: string, scope: Scope, options: EscapedOptions, host: H
       facts.children.set(parent, kids);
     }
   }
+  const read = options.readLink ?? readLinkOr;
   for (const pid of facts.procs.keys()) {
-    facts.stdio.set(pid, readStdio(procRoot, pid));
+    facts.stdio.set(pid, readStdio(procRoot, pid, read));
     facts.cgroups.set(pid, parseCgroupOf(procRoot, pid));
   }
 
@@ -270,32 +293,30 @@ function gather(procRoot: string, scope: Scope, options: EscapedOptions, host: H
   const decided = facts.liveOutside ?? new Map<number, string>();
   // The ends of subtrees already known to be talked to need no holders: only the others' are looked for.
   const open = scope.quick ? [...facts.roots].filter((r) => !decided.has(r)).flatMap((r) => subtreeOf(facts, r)).flatMap((pid) => facts.stdio.get(pid) ?? []) : ends;
-  const wanted = new Set<string>();
+  // Link text (`pipe:[N]`) -> holders key (`pipe:N`): a link is looked up as the kernel writes it.
+  const wanted = new Map<string, string>();
   for (const e of open) {
-    if (e.kind === "pipe") wanted.add(`pipe:${e.inode}`);
+    if (e.kind === "pipe") wanted.set(`pipe:[${e.inode}]`, `pipe:${e.inode}`);
     const peer = e.kind === "socket" && e.inode !== null ? facts.socketPeers?.get(e.inode) : undefined;
-    if (peer !== undefined && peer > 0) wanted.add(`socket:${peer}`);
+    if (peer !== undefined && peer > 0) wanted.set(`socket:[${peer}]`, `socket:${peer}`);
   }
   if (wanted.size === 0) return;
   for (const [pid, stat] of stats) {
-    const fds = listDir(`${procRoot}/${pid}/fd`);
-    if (fds === null) {
-      // A zombie, or a process that exited since the scan, holds nothing; a live process we cannot
-      // read might hold the other end.
-      const now = readStatOrNull(procRoot, pid);
-      if (now !== null && now.startTicks === stat.startTicks && now.state !== "Z" && now.state !== "X") facts.holdersComplete = false;
+    const links = fdLinks(procRoot, pid, read);
+    if (links !== "denied" && links !== "gone") {
+      for (const [fd, target] of links) {
+        const key = wanted.get(target);
+        if (key === undefined) continue;
+        const list = facts.holders.get(key) ?? [];
+        list.push({ pid, mode: key.startsWith("pipe:") ? modeOf(procRoot, pid, fd) : null });
+        facts.holders.set(key, list);
+      }
       continue;
     }
-    for (const fd of fds) {
-      const target = readLink(`${procRoot}/${pid}/fd/${fd}`);
-      if (target === null) continue;
-      const { kind, inode } = parseFdTarget(target);
-      const key = `${kind}:${inode}`;
-      if (kind === "other" || !wanted.has(key)) continue;
-      const list = facts.holders.get(key) ?? [];
-      list.push({ pid, mode: kind === "pipe" ? modeOf(procRoot, pid, fd) : null });
-      facts.holders.set(key, list);
-    }
+    // A zombie, or a process that exited since the scan, holds nothing; a live process whose fds we
+    // may not read (or not all of them) might hold the other end.
+    const now = readStatOrNull(procRoot, pid);
+    if (now !== null && now.startTicks === stat.startTicks && now.state !== "Z" && now.state !== "X") facts.holdersComplete = false;
   }
 }
 

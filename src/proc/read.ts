@@ -159,14 +159,31 @@ export function pageSize(): number {
 }
 
 /** The target of a /proc symlink (cwd, exe, fd/N), or null when gone or not ours to read. */
-export function readLink(path: string): string | null {
+/** readLinkOr's answers when there is no link text: the process or fd is gone, or it may not be read. */
+export const LINK_GONE: unique symbol = Symbol("gone");
+export const LINK_DENIED: unique symbol = Symbol("denied");
+
+/**
+ * A /proc link's text, or why there is none: LINK_GONE (the process exited, or that fd was closed) or
+ * LINK_DENIED (ptrace rules: another user's process without CAP_SYS_PTRACE, as root in a container
+ * that drops it, or a pid 1 that belongs to a parent namespace). The two must not be confused: an fd
+ * that may not be read can still hold the other end of a pipe.
+ */
+export function readLinkOr(path: string): string | typeof LINK_GONE | typeof LINK_DENIED {
   try {
     return readlinkSync(path);
   } catch (err) {
     const code = errorCode(err);
-    if (code !== undefined && (GONE.has(code) || DENIED.has(code))) return null;
+    if (code !== undefined && GONE.has(code)) return LINK_GONE;
+    if (code !== undefined && DENIED.has(code)) return LINK_DENIED;
     throw err;
   }
+}
+
+/** A link's text, or null when it is gone or may not be read (for callers to whom both mean "unknown"). */
+export function readLink(path: string): string | null {
+  const target = readLinkOr(path);
+  return typeof target === "string" ? target : null;
 }
 
 /** Names in a /proc directory, or null when the directory is gone or not readable. */

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { readStat } from "../../src/proc/read.js";
+import { unreadableFds } from "./worlds.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/mcp-reaper.js", import.meta.url));
 const FIXTURES = fileURLToPath(new URL("../../../test/fixtures/hosts/", import.meta.url));
@@ -155,39 +156,74 @@ describe("--all in the supervisor", () => {
   });
 });
 
+type Crashed = { host: number; pipe: number; sock: number; held: number; holder: number; devnull: number };
+
+/**
+ * The crashed host's orphans, seen by a host-wide pass (`wrap` runs it in their pid namespace): a dry run
+ * plans and signals nobody; a real run reaps what nobody can reach. The pipe server is provably dead only
+ * where every process's fds can be read; where some cannot, it is left alone as unknown.
+ */
+async function crashedHostCase(p: Crashed, mark: string, isAlive: (pid: number) => boolean, wrap: string[], allReadable: boolean): Promise<void> {
+  const servers = [p.pipe, p.sock, p.held, p.devnull];
+  const dead = allReadable ? [p.pipe, p.sock] : [p.sock];
+  const args = ["--orphans", "--match", `mcp-${mark}`, "--min-age", "0", "--grace", "2s", "--json"];
+  const dry = reaper([...args, "--dry-run"], wrap);
+  assert.equal(dry.code, 0, dry.stderr);
+  const plan = JSON.parse(dry.stdout) as { gateway: null; scope: string; instances: { rootPid: number; action: string; reasonCode: string }[]; orphansLeft: { rootPid: number; reason: string }[] };
+  assert.equal(plan.gateway, null);
+  assert.equal(plan.scope, "host");
+  assert.deepEqual(plan.instances.map((i) => [i.rootPid, i.action, i.reasonCode]).sort(), dead.map((pid) => [pid, "reap", "unreachable"]).sort());
+  const left = new Map(plan.orphansLeft.map((o) => [o.rootPid, o.reason]));
+  assert.match(left.get(p.held) ?? "", new RegExp(`held by live pid ${p.holder}`));
+  assert.match(left.get(p.devnull) ?? "", /stdin is \/dev\/null/);
+  if (!allReadable) assert.match(left.get(p.pipe) ?? "", /unknown: some processes' fds could not be read/);
+  assert.ok(!left.has(p.holder), "sleep is no MCP server: not even listed");
+  for (const pid of [...servers, p.holder]) assert.ok(isAlive(pid), `the dry run signalled nobody (${pid})`);
+
+  const real = reaper(args, wrap);
+  assert.equal(real.code, 0, real.stderr);
+  const done = JSON.parse(real.stdout) as { summary: { reaped: number } };
+  assert.equal(done.summary.reaped, dead.length);
+  await until("reaped orphans gone", () => dead.every((pid) => !isAlive(pid)));
+  for (const pid of [p.held, p.devnull, p.holder, ...(allReadable ? [] : [p.pipe])]) assert.ok(isAlive(pid), `${pid} was left alone`);
+}
+
 describe("host-wide --orphans: a crashed host's stdio servers", () => {
-  it("reaps the two nobody can reach; leaves the held one and the /dev/null one; a dry run signals nobody", async (t) => {
+  it("on this host: reaps what nobody can reach; leaves the held one and the /dev/null one (and the pipe one where some fds cannot be read); a dry run signals nobody", async (t) => {
     if (spawnSync("python3", ["-c", "0"]).status !== 0) return t.skip("python3 is not installed: the crashing host is a python script");
     const dir = tempDir();
     const mark = marker();
     const c = spawn("python3", [join(FIXTURES, "crash-host.py"), mark, join(dir, "ready"), join(dir, "devnull.log")], { stdio: "ignore" });
     children.push(c);
-    const p = await readyFile<{ host: number; pipe: number; sock: number; held: number; holder: number; devnull: number }>(join(dir, "ready"));
+    const p = await readyFile<Crashed>(join(dir, "ready"));
     const servers = [p.pipe, p.sock, p.held, p.devnull];
     pids.push(...servers, p.holder);
     await until("servers started", () => servers.every(alive));
     process.kill(p.host, "SIGKILL");
     await until("orphans reparented", () => servers.every((pid) => readStat("/proc", pid)?.ppid !== p.host));
+    await crashedHostCase(p, mark, alive, [], unreadableFds().length === 0);
+  });
 
-    const args = ["--orphans", "--match", `mcp-${mark}`, "--min-age", "0", "--grace", "2s", "--json"];
-    const dry = reaper([...args, "--dry-run"]);
-    assert.equal(dry.code, 0, dry.stderr);
-    const plan = JSON.parse(dry.stdout) as { gateway: null; scope: string; instances: { rootPid: number; action: string; reasonCode: string }[]; orphansLeft: { rootPid: number; reason: string }[] };
-    assert.equal(plan.gateway, null);
-    assert.equal(plan.scope, "host");
-    assert.deepEqual(plan.instances.map((i) => [i.rootPid, i.action, i.reasonCode]).sort(), [[p.pipe, "reap", "unreachable"], [p.sock, "reap", "unreachable"]].sort());
-    const left = new Map(plan.orphansLeft.map((o) => [o.rootPid, o.reason]));
-    assert.match(left.get(p.held) ?? "", new RegExp(`held by live pid ${p.holder}`));
-    assert.match(left.get(p.devnull) ?? "", /stdin is \/dev\/null/);
-    assert.ok(!left.has(p.holder), "sleep is no MCP server: not even listed");
-    for (const pid of [...servers, p.holder]) assert.ok(alive(pid), `the dry run signalled nobody (${pid})`);
-
-    const real = reaper(args);
-    assert.equal(real.code, 0, real.stderr);
-    const done = JSON.parse(real.stdout) as { summary: { reaped: number; terminated: number; killed: number } };
-    assert.equal(done.summary.reaped, 2);
-    await until("reaped orphans gone", () => !alive(p.pipe) && !alive(p.sock));
-    for (const pid of [p.held, p.devnull, p.holder]) assert.ok(alive(pid), `${pid} was left alone`);
+  it("in a pid namespace whose pid 1 is ours (every fd readable): reaps both dead ones, the pipe one too", async (t) => {
+    if (spawnSync("python3", ["-c", "0"]).status !== 0) return t.skip("python3 is not installed: the crashing host is a python script");
+    const probe = spawnSync("unshare", ["--pid", "--fork", "--mount-proc", "true"], { encoding: "utf8" });
+    if (probe.status !== 0) return t.skip(`unshare --pid --fork --mount-proc is not allowed here: ${(probe.stderr || probe.error?.message || "").trim()}`);
+    if (spawnSync("nsenter", ["--version"]).status !== 0) return t.skip("nsenter is not installed");
+    const dir = tempDir();
+    const mark = marker();
+    const u = spawn("unshare", ["--pid", "--fork", "--mount-proc", process.execPath, join(FIXTURES, "ns-crash.cjs"), join(FIXTURES, "crash-host.py"), mark, dir], { stdio: "ignore" });
+    children.push(u);
+    const p = await readyFile<Crashed>(join(dir, "ready"));
+    // Its pid out here: unshare's one child. Killing it ends the whole namespace, orphans and all.
+    const outer = Number(readFileSync(`/proc/${u.pid}/task/${u.pid}/children`, "utf8").trim().split(" ")[0]);
+    pids.push(outer);
+    // The namespace's own /proc, seen through its pid 1's root: inner pids mean something there.
+    const inside = `/proc/${outer}/root/proc`;
+    const aliveInside = (pid: number): boolean => {
+      const s = readStat(inside, pid);
+      return s !== null && s.state !== "Z";
+    };
+    await crashedHostCase(p, mark, aliveInside, ["nsenter", "-t", String(outer), "-p", "-m"], true);
   });
 });
 

@@ -10,6 +10,7 @@ import { afterEach, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { startWorld, type World } from "../../src/demo/world.js";
 import { readStat } from "../../src/proc/read.js";
+import { unreadableFds } from "./worlds.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/mcp-reaper.js", import.meta.url));
 const SERVER_JS = fileURLToPath(new URL("../../src/demo/mcp-server.js", import.meta.url));
@@ -127,7 +128,10 @@ describe("escaped orphans (--orphans), two real gateways in one cgroup", () => {
     assert.deepEqual([escaped?.action, escaped?.reasonCode, escaped?.outcome], ["reap", "duplicate", "killed"]);
     const lonely = byRoot.get(aLonely);
     assert.deepEqual(lonely?.orphan?.evidence, ["env"]);
-    assert.deepEqual([lonely?.orphan?.reach, lonely?.action, lonely?.reasonCode], ["nobody", "reap", "unreachable"]);
+    // Provable only where every process's fds can be read; elsewhere the pass is no bolder for the gap.
+    const provable = unreadableFds().length === 0;
+    assert.deepEqual([lonely?.orphan?.reach, lonely?.action], provable ? ["nobody", "reap"] : ["unknown", "keep"]);
+    if (provable) assert.equal(lonely?.reasonCode, "unreachable");
 
     // The other gateway's servers: never adopted, never signalled, and the report says why.
     const left = new Map((doc.orphansLeft ?? []).map((o) => [o.rootPid, o.reason]));
@@ -135,7 +139,8 @@ describe("escaped orphans (--orphans), two real gateways in one cgroup", () => {
     assert.match(left.get(bLonely) ?? "", /nothing ties it to this gateway/);
     assert.ok(!byRoot.has(bEscaped) && !byRoot.has(bLonely));
 
-    await until("A's escapees gone", () => !alive(aEscaped, aTicks) && !alive(aLonely));
+    await until("A's escapees gone", () => !alive(aEscaped, aTicks) && (!provable || !alive(aLonely)));
+    if (!provable) assert.ok(alive(aLonely), "unprovable: A's lonely server is left alone");
     assert.ok(alive(bEscaped) && alive(bLonely), "B's escaped servers are alive");
     assert.ok(!(String(bEscaped) in b.signalsSeen()) && !(String(bLonely) in b.signalsSeen()), "B's servers saw no signal");
     const newestA = a.servers().find((s) => s.session === aNewest);
@@ -187,9 +192,13 @@ describe("escaped orphans (--orphans): processes beside the gateway that are not
     for (const pid of siblings) assert.ok(!left.has(pid), `${pid}, the launcher's child, is not even a candidate`);
     assert.equal(left.get(orphanSse), "its stdout is not a pipe or socket: not a stdio server");
     const control = doc.instances.find((i) => i.rootPid === lonely);
-    assert.deepEqual([control?.orphan?.reach, control?.action, control?.reasonCode], ["nobody", "reap", "unreachable"]);
-
-    await until("the control is gone", () => !alive(lonely));
+    // Provable only where every process's fds can be read; elsewhere the pass is no bolder for the gap.
+    const provable = unreadableFds().length === 0;
+    assert.deepEqual([control?.orphan?.reach, control?.action], provable ? ["nobody", "reap"] : ["unknown", "keep"]);
+    if (provable) {
+      assert.equal(control?.reasonCode, "unreachable");
+      await until("the control is gone", () => !alive(lonely));
+    } else assert.equal(doc.orphanScan?.fdsComplete, false);
     for (const pid of [...siblings, orphanSse]) {
       assert.ok(alive(pid), `${pid} is alive`);
       assert.ok(!(String(pid) in w.signalsSeen()), `${pid} saw no signal`);

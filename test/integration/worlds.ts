@@ -2,7 +2,7 @@
 // leave no process behind.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach } from "node:test";
@@ -61,4 +61,27 @@ export async function scriptedGateway(
   });
   await until(`${o.ready} ready files`, () => readdirSync(dir).filter((n) => n.startsWith("ready-")).length >= o.ready, o.readyTimeoutMs);
   return { gatewayPid: gateway.pid as number, dir };
+}
+
+/**
+ * Live processes on this host with an fd link we may not read (on some sandboxes: a pid 1 from a parent
+ * namespace). Where there are any, no pipe's other end can be proven gone: tests expect "unknown" there.
+ */
+export function unreadableFds(): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${name}/fd`);
+    } catch {
+      continue;
+    }
+    try {
+      if (fds[0] !== undefined) readlinkSync(`/proc/${name}/fd/${fds[0]}`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EACCES" || (err as NodeJS.ErrnoException).code === "EPERM") out.push(Number(name));
+    }
+  }
+  return out;
 }

@@ -5,7 +5,7 @@ import { isMcpRoot, planHost } from "../../src/decide/hostwide.js";
 import { DEFAULT_MATCH, instancesOf, keptPids, plan, type Policy } from "../../src/decide/planner.js";
 import { senseHostOrphans } from "../../src/proc/escaped.js";
 import { scanHost } from "../../src/proc/host.js";
-import { readStat } from "../../src/proc/read.js";
+import { LINK_DENIED, LINK_GONE, readLinkOr, readStat } from "../../src/proc/read.js";
 import { readProcInfo, takeSnapshot, type ProcInfo } from "../../src/proc/snapshot.js";
 import { ssOutput } from "../fixtures/trees/types.js";
 import { makeFakeProc, type FakeProc } from "./fakeproc.js";
@@ -101,6 +101,38 @@ describe("host-wide --orphans: planHost on a fake host", () => {
     const p = planHost(noSs, init, new Set(), POLICY);
     assert.deepEqual(instancesOf(p).map((i) => i.rootPid), [300]);
     assert.match(new Map((p.orphansLeft ?? []).map((o) => [o.rootPid, o.reason])).get(400) ?? "", /unknown/);
+  });
+});
+
+describe("host-wide --orphans: fds that may not be read", () => {
+  const procs: FakeProc[] = [
+    { pid: 1, ppid: 0, startTicks: 1, comm: "systemd", argv: ["/sbin/init"] },
+    { pid: 300, ppid: 1, startTicks: 300, argv: ["docker", "run", "-i", "--rm", "mcp/fetch"], fds: { 0: "pipe:[7000]", 1: "pipe:[7001]" }, fdFlags: { 0: READ, 1: WRITE } },
+    { pid: 400, ppid: 1, startTicks: 400, argv: ["node", "/x/mcp-server-memory"], fds: { 0: "socket:[8000]", 1: "socket:[8000]" } },
+    // Its fd directory lists, but its links may not be read (root in a container without CAP_SYS_PTRACE).
+    { pid: 900, ppid: 1, startTicks: 900, argv: ["gateway"], fds: { 0: "/dev/null", 5: "pipe:[7000]" }, fdFlags: { 5: WRITE } },
+  ];
+  const root = fake(procs);
+  const planWith = (deny: ReadonlySet<number>): ReturnType<typeof planHost> => {
+    const host = scanHost(root);
+    const at = { uptimeMs: 1e7, takenAtMs: 0, skipped: [], environ: false, io: false, uid: true };
+    const readLink = (path: string): string | typeof LINK_DENIED | typeof LINK_GONE => (deny.has(Number(path.split("/").at(-3))) ? LINK_DENIED : readLinkOr(path));
+    const facts = senseHostOrphans(root, { protectedPids: new Set(), uid: null, want: (r: ProcInfo) => isMcpRoot(r, POLICY), ssUnix: () => ssOutput([[8000, 0], [8100, 8101], [8101, 8100]]), readLink }, host, (s) => readProcInfo(root, s, at));
+    return planHost(facts, { pid: 1, startTicks: 1, comm: "systemd", argv: ["/sbin/init"] } as ProcInfo, new Set(), POLICY);
+  };
+  const reasons = (p: ReturnType<typeof planHost>): Map<number, string> => new Map((p.orphansLeft ?? []).map((o) => [o.rootPid, o.reason]));
+  it("a live process whose fd links are denied may hold the other end: the pipe orphan is left alone, unknown", () => {
+    const p = planWith(new Set([900]));
+    assert.deepEqual(instancesOf(p).map((i) => i.rootPid), [400], "a socket whose peer the kernel says is closed needs no holder");
+    assert.match(reasons(p).get(300) ?? "", /unknown: some processes' fds could not be read/);
+  });
+  it("negative control: with every link readable, the holder is found", () => {
+    const p = planWith(new Set());
+    assert.match(reasons(p).get(300) ?? "", /held by live pid 900/);
+  });
+  it("a candidate whose own links are denied is left alone as unreadable, not as a server without stdio", () => {
+    const p = planWith(new Set([300]));
+    assert.match(reasons(p).get(300) ?? "", /its fds could not be read/);
   });
 });
 
