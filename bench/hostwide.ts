@@ -1,5 +1,6 @@
 // Benchmark part: a host-wide --orphans pass (dry run, no gateway) against a bare read of every
 // /proc/PID/stat, at the N of the main benchmark. Run alone with `node dist/bench/hostwide.js`.
+import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { DEFAULT_MATCH } from "../src/decide/planner.js";
 import { runHostPass } from "../src/fleet/host.js";
@@ -49,20 +50,101 @@ export async function hostWideTimes(rounds: number): Promise<{ bareMs: number; p
 
 export const HOSTWIDE_TARGET = 3;
 
+/** A dead host's two orphans under pid 1, as a crash leaves them: one on pipes, one on a socketpair. */
+export interface DeadHost {
+  pids: number[];
+  /** SIGKILLs both orphans; idempotent. They also exit by themselves after 10 minutes. */
+  kill(): void;
+}
+
+function waitLine(child: ReturnType<typeof spawn>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      text += d.toString();
+      if (text.includes("\n")) resolve(text.trim());
+    });
+    child.once("error", reject);
+    child.once("exit", () => reject(new Error(`host exited before it was ready: ${text}`)));
+  });
+}
+
+/**
+ * Starts the two hosts and SIGKILLs them once their servers run: bash holds the ends of one server's
+ * stdin and stdout pipes (the server in a session of its own, so the host's group dies without it); a
+ * node host gives the other libuv's socketpairs. Ready when both are children of pid 1.
+ */
+export async function startDeadHost(): Promise<DeadHost> {
+  const pipeHost = spawn(
+    "bash",
+    ["-c", 'exec 3< <(sleep 600) 4> >(sleep 600); setsid bash -c "exec -a mcp-bench-dead-pipe sleep 600" <&3 >&4 & echo $!; wait'],
+    { stdio: ["ignore", "pipe", "ignore"], detached: true },
+  );
+  const sockHost = spawn(
+    process.execPath,
+    ["-e", 'const c = require("child_process").spawn("sleep", ["600"], { argv0: "mcp-bench-dead-sock", detached: true, stdio: ["pipe", "pipe", "ignore"] }); console.log(c.pid); setInterval(() => {}, 1000);'],
+    { stdio: ["ignore", "pipe", "ignore"], detached: true },
+  );
+  const pids = [Number(await waitLine(pipeHost)), Number(await waitLine(sockHost))];
+  for (const host of [pipeHost, sockHost]) {
+    host.removeAllListeners("exit");
+    process.kill(-(host.pid as number), "SIGKILL");
+  }
+  const deadline = Date.now() + 10_000;
+  while (!pids.every((pid) => readStatOrNull("/proc", pid)?.ppid === 1)) {
+    if (Date.now() > deadline) throw new Error("the dead host's orphans were not reparented to pid 1");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  let killed = false;
+  return {
+    pids,
+    kill(): void {
+      if (killed) return;
+      killed = true;
+      for (const pid of pids) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // gone already
+        }
+      }
+    },
+  };
+}
+
+/** Both rows at one N: the host as it is, and with a dead host's two orphans under pid 1. */
+export async function hostWideRows(n: number, rounds: number): Promise<{ rows: string[]; worst: number }> {
+  const fmt = (x: number): string => x.toFixed(1);
+  const plain = await hostWideTimes(rounds);
+  const dead = await startDeadHost();
+  try {
+    const withDead = await hostWideTimes(rounds);
+    const row = (label: string, t: Awaited<ReturnType<typeof hostWideTimes>>): string =>
+      `| ${n} | ${label} | ${fmt(t.bareMs)} | ${fmt(t.passMs)} | ${(t.passMs / t.bareMs).toFixed(2)}x | ${t.candidates} | ${t.fdScan ? "every process's" : "candidates' only"} |`;
+    return { rows: [row("none", plain), row("pipe + socketpair", withDead)], worst: Math.max(plain.passMs / plain.bareMs, withDead.passMs / withDead.bareMs) };
+  } finally {
+    dead.kill();
+  }
+}
+
+export const HOSTWIDE_HEADER = [
+  "| N | dead host's orphans | bare stat scan ms | host-wide pass ms | ratio | MCP candidates under pid 1 | fd links read |",
+  "|---:|---|---:|---:|---:|---:|---|",
+];
+
 async function main(): Promise<void> {
   const sizes = (process.env.BENCH_N ?? "0,1000,5000").split(",").map(Number);
   const rounds = Number(process.env.BENCH_ROUNDS ?? "21");
-  process.stdout.write("| N | bare stat scan ms | host-wide --orphans pass ms | ratio | MCP candidates under pid 1 |\n|---:|---:|---:|---:|---:|\n");
+  process.stdout.write(HOSTWIDE_HEADER.join("\n") + "\n");
   for (const n of sizes) {
     const noRoom = roomFor(n);
     if (noRoom !== null) {
-      process.stdout.write(`| ${n} | skipped: ${noRoom} ||||\n`);
+      process.stdout.write(`| ${n} | skipped: ${noRoom} ||||||\n`);
       continue;
     }
     const s = await startSleepers(n, 300_000);
     try {
-      const t = await hostWideTimes(rounds);
-      process.stdout.write(`| ${n} | ${t.bareMs.toFixed(1)} | ${t.passMs.toFixed(1)} | ${(t.passMs / t.bareMs).toFixed(2)}x | ${t.candidates} |\n`);
+      process.stdout.write((await hostWideRows(n, rounds)).rows.join("\n") + "\n");
     } finally {
       s.kill();
     }
