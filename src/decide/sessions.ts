@@ -1,6 +1,6 @@
 // Decide (pure): which host session an instance belongs to, and whether that session is live, ended or
 // idle. The planner takes the sensed SessionStore as data and calls these; no I/O here.
-import type { HostSession, SessionStore } from "../hosts/adapter.js";
+import type { HostSession, SessionKind, SessionStore } from "../hosts/adapter.js";
 
 /**
  * Slack around a first-turn window: start ticks are 10 ms, the snapshot's wall clock and /proc/uptime are
@@ -8,43 +8,6 @@ import type { HostSession, SessionStore } from "../hosts/adapter.js";
  * wider would make adjacent runs' windows overlap more often (then both are ambiguous, never wrong).
  */
 export const WINDOW_MARGIN_MS = 500;
-
-export type SessionKind = "main" | "hook" | "cron" | "heartbeat" | "stateless-chat" | "subagent" | "other" | "unknown";
-
-export interface KeyClass {
-  kind: SessionKind;
-  /** The host starts a fresh session for every run of this key (nothing resumes it once its turn ends). */
-  isolated: boolean;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * What a session key says (openclaw 2026.4.9 and 2026.9.6 make them so):
- * - `agent:<a>:main`: the main session (kept across turns; a reset gives it a new sessionId).
- * - `agent:<a>:hook:<...>`: /hooks/agent runs, always `sessionTarget: "isolated"` (forceNew: a new sessionId every run).
- * - `...:heartbeat`: isolated heartbeats (`heartbeat.isolatedSession`), forceNew every run.
- * - `agent:<a>:openai:<uuid>` / `openresponses:<uuid>`: a stateless /v1/chat/completions or /v1/responses
- *   call without `user` (resolveSessionKey: `${prefix}:${randomUUID()}`); nothing can address it again.
- *   With `user` the key is `openai-user:<user>`, a stable session like any other.
- * - `agent:<a>:cron:<job>[:run:<id>]`: cron runs. Isolated jobs get a new sessionId per run, but a job with
- *   `sessionTarget: "current"` resumes the same one, and the key does not say which: a cron session counts
- *   as ended only once replaced.
- * - `agent:<a>:subagent:<...>`: spawned sub-agents (can be messaged again): live.
- */
-export function classifyKey(key: string | null): KeyClass {
-  if (key === null) return { kind: "unknown", isolated: false };
-  const m = /^agent:[^:]+:(.*)$/i.exec(key);
-  const rest = (m ? (m[1] as string) : key).toLowerCase();
-  if (rest === "main" || rest === "global") return { kind: "main", isolated: false };
-  if (rest.startsWith("hook:")) return { kind: "hook", isolated: true };
-  if (rest === "heartbeat" || rest.endsWith(":heartbeat")) return { kind: "heartbeat", isolated: true };
-  const stateless = /^(openai|openresponses):(.+)$/.exec(rest);
-  if (stateless && UUID.test(stateless[2] as string)) return { kind: "stateless-chat", isolated: true };
-  if (rest.startsWith("cron:")) return { kind: "cron", isolated: false };
-  if (rest.startsWith("subagent:")) return { kind: "subagent", isolated: false };
-  return { kind: "other", isolated: false };
-}
 
 export type SessionState = "live" | "ended" | "idle" | "unknown";
 
@@ -55,14 +18,9 @@ export interface Liveness {
   why: string;
 }
 
-/** The key's class, unless the host says more (a 2026.9.6 hook run under a `cron:` key: an isolated run). */
-export function kindOf(s: HostSession): KeyClass {
-  return s.kindHint === "hook" ? { kind: "hook", isolated: true } : classifyKey(s.key);
-}
-
 /** Is this session live, ended or idle? `idleMs`: --session-idle (null: off). */
 export function livenessOf(s: HostSession, nowMs: number, idleMs: number | null): Liveness {
-  const k = kindOf(s);
+  const k = s.kind;
   if (s.archived) return { state: "ended", sinceMs: s.endedAtMs, why: s.hostStatus ?? "transcript archived" };
   if (s.current === false) {
     const gone = s.hostStatus?.includes("key gone") ?? false;
@@ -130,7 +88,7 @@ function ambiguous(holding: readonly HostSession[], o: AttributionOptions): Sess
       state: "live",
       key: one?.key ?? null,
       sessionId: one?.sessionId ?? null,
-      kind: one ? kindOf(one).kind : null,
+      kind: one ? one.kind.kind : null,
       offsetMs: null,
       sinceMs: null,
       evidence: `started inside the first turns of ${holding.length} sessions (${names}), of which ${maybeLive.map((x) => shortKey(x.s.key)).join(", ")} may still be live: kept`,
@@ -200,7 +158,7 @@ export function attribute(
       state,
       key: s.key,
       sessionId: s.sessionId,
-      kind: kindOf(s).kind,
+      kind: s.kind.kind,
       offsetMs,
       sinceMs: live.sinceMs,
       evidence: `started ${where} the ${offsetMs >= 0 ? "first turn" : what}${bounded} of ${shortKey(s.key)}${since}: ${live.why}`,

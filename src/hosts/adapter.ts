@@ -47,6 +47,15 @@ export function why(err: unknown): string {
  * One session as a host keeps it, in the terms attribution and liveness need. Every time is ms since the
  * epoch, as the host wrote it.
  */
+export type SessionKind = "main" | "hook" | "cron" | "heartbeat" | "stateless-chat" | "subagent" | "other" | "unknown";
+
+/** What a session is, as its host's adapter tells it (OpenClaw: from the key's shape, or a window naming a hook). */
+export interface KeyClass {
+  kind: SessionKind;
+  /** The host starts a fresh session for every run of this key (nothing resumes it once its turn ends). */
+  isolated: boolean;
+}
+
 export interface HostSession {
   /** The session key (`agent:main:main`); null when only an archived transcript is left and it names none. */
   key: string | null;
@@ -67,8 +76,8 @@ export interface HostSession {
   hostStatus?: string | null;
   /** Only an archived transcript (`.reset.`/`.deleted.`) is left: the session is over. */
   archived?: boolean;
-  /** What the host says the session is when its key does not (2026.9.6 keys a /hooks run `cron:<uuid>`; its window names the hook). */
-  kindHint?: "hook";
+  /** What the session is and whether each run of its key is a fresh one: the adapter's reading of the host. */
+  kind: KeyClass;
 }
 
 /** What one pass read of a host's sessions. */

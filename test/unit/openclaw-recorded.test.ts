@@ -130,7 +130,7 @@ describe("openclaw 2026.9.6 as recorded: a main tool turn, three hook runs, thre
     assert.equal(hooks.length, 3);
     for (const r of hooks) {
       const s = sessionFromWindow(r, [], false, now);
-      assert.equal(s.kindHint, "hook");
+      assert.deepEqual(s.kind, { kind: "hook", isolated: true }, "the window names the hook, whatever its cron: key says");
     }
   });
 

@@ -1,6 +1,7 @@
 // Unit: --release-sessions (the pure release decision, the TTL and runtime-limit findings, the gateway's
 // settings) and its faults against a fake gateway RPC server on 127.0.0.1 (ports 18850-18859).
 import assert from "node:assert/strict";
+import { classifyKey } from "../../src/hosts/openclaw/keys.js";
 import { after, before, describe, it } from "node:test";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { PlannedInstance } from "../../src/decide/planner.js";
@@ -17,7 +18,7 @@ const CHAT = (n: number) => `agent:main:openai:0000000${n}-1111-2222-3333-444444
 const HOOK = "agent:main:hook:9999aaaa-1111-2222-3333-444444444444";
 
 function session(key: string, sessionId: string, over: Partial<HostSession> = {}): HostSession {
-  return { key, sessionId, firstTurn: { startMs: NOW - 60_000, endMs: NOW - 57_000 }, current: true, turnFinished: true, endedAtMs: NOW - 57_000, lastActivityMs: NOW - 57_000, ...over };
+  return { key, sessionId, firstTurn: { startMs: NOW - 60_000, endMs: NOW - 57_000 }, current: true, turnFinished: true, endedAtMs: NOW - 57_000, lastActivityMs: NOW - 57_000, kind: classifyKey(key), ...over };
 }
 
 function store(sessions: HostSession[]): SessionStore {

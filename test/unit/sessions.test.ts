@@ -10,7 +10,8 @@ import { gatewayView } from "../../src/hosts/adapter.js";
 import { openclawAdapter } from "../../src/hosts/openclaw/sessions.js";
 import { transcriptName } from "../../src/hosts/openclaw/parse.js";
 import { DEFAULT_MATCH, instancesOf, plan } from "../../src/decide/planner.js";
-import { attribute, classifyKey, livenessOf, WINDOW_MARGIN_MS } from "../../src/decide/sessions.js";
+import { attribute, livenessOf, WINDOW_MARGIN_MS } from "../../src/decide/sessions.js";
+import { classifyKey } from "../../src/hosts/openclaw/keys.js";
 import { takeSnapshot } from "../../src/proc/snapshot.js";
 import { makeFakeProc, type FakeProc } from "./fakeproc.js";
 import { T0, turnEvents, writeJsonStore } from "./sessionfixture.js";
@@ -31,6 +32,7 @@ function session(o: Partial<HostSession> & { key: string | null; startMs: number
     endedAtMs: o.endedAtMs ?? o.endMs,
     lastActivityMs: o.lastActivityMs ?? o.endMs ?? o.startMs,
     ...(o.archived ? { archived: true, hostStatus: "transcript archived (reset)" } : {}),
+    kind: o.kind ?? classifyKey(o.key),
   };
 }
 

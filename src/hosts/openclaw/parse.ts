@@ -1,6 +1,7 @@
 // Sense (pure): OpenClaw's session stores as text and rows -> HostSession records. Each rule names the
 // versions it was read from (the packages' dist/ and what their gateways wrote: test/fixtures/openclaw/).
 import type { HostSession } from "../adapter.js";
+import { classifyKey, HOOK_RUN } from "./keys.js";
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -187,6 +188,7 @@ export function sessionFromTranscript(o: {
     lastActivityMs: o.updatedAt ?? last?.atMs ?? null,
     hostStatus: o.archived ? `transcript archived (${o.archived.how})` : null,
     ...(o.archived ? { archived: true } : {}),
+    kind: classifyKey(o.key),
   };
 }
 
@@ -248,6 +250,6 @@ export function sessionFromWindow(r: WindowRow, head: readonly TranscriptEvent[]
     endedAtMs: !current ? (r.replaced_at ?? r.ended_at ?? r.updated_at) : finished ? (r.ended_at ?? r.updated_at) : null,
     lastActivityMs: lastActivity,
     hostStatus: [r.status && `status ${r.status}`, r.reason && `reason ${r.reason}`, gone && "key gone from session_nodes"].filter(Boolean).join(", ") || null,
-    ...(r.hook_external_content_source ? { kindHint: "hook" as const } : {}),
+    kind: r.hook_external_content_source ? HOOK_RUN : classifyKey(r.session_key),
   };
 }

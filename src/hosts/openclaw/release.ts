@@ -1,7 +1,7 @@
 // Decide (pure): which ended OpenClaw sessions to ask the gateway to release (--release-sessions), what
 // its idle-TTL setting means, and how near it is to its live MCP runtime limit. No I/O here.
 import type { PlannedInstance } from "../../decide/planner.js";
-import { kindOf, livenessOf, shortKey, WINDOW_MARGIN_MS } from "../../decide/sessions.js";
+import { livenessOf, shortKey, WINDOW_MARGIN_MS } from "../../decide/sessions.js";
 import type { HostSession, SessionStore } from "../adapter.js";
 
 /**
@@ -74,7 +74,7 @@ export function decideReleases(instances: readonly PlannedInstance[], store: Ses
       skip("not in the session store under that key");
       continue;
     }
-    if (!kindOf(s).isolated) {
+    if (!s.kind.isolated) {
       skip("its key can run again (only one-shot keys are released)");
       continue;
     }
@@ -156,7 +156,7 @@ export function runtimeUse(store: SessionStore, limit: number, freed: SlotReleas
   let held = 0;
   for (const s of store.sessions) {
     if (s.archived || s.current === false) continue;
-    const k = kindOf(s);
+    const k = s.kind;
     const ended = livenessOf(s, nowMs, null).state === "ended";
     if (k.isolated && k.kind !== "stateless-chat" && ended) continue;
     if (k.isolated && ended && freed.releasing && !freed.failed.has(s.sessionId)) continue;
