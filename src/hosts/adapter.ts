@@ -43,10 +43,6 @@ export function why(err: unknown): string {
   return errorCode(err) ?? (err instanceof Error ? err.message : String(err));
 }
 
-/**
- * One session as a host keeps it, in the terms attribution and liveness need. Every time is ms since the
- * epoch, as the host wrote it.
- */
 export type SessionKind = "main" | "hook" | "cron" | "heartbeat" | "stateless-chat" | "subagent" | "other" | "unknown";
 
 /** What a session is, as its host's adapter tells it (OpenClaw: from the key's shape, or a window naming a hook). */
@@ -56,6 +52,10 @@ export interface KeyClass {
   isolated: boolean;
 }
 
+/**
+ * One session as a host keeps it, in the terms attribution and liveness need. Every time is ms since the
+ * epoch, as the host wrote it.
+ */
 export interface HostSession {
   /** The session key (`agent:main:main`); null when only an archived transcript is left and it names none. */
   key: string | null;

@@ -4,7 +4,7 @@
 import { parseCgroup, parseFdinfoMode, parseFdTarget, parseSsUnix, type FdKind, type FdMode } from "./links.js";
 import type { Stat } from "./parse.js";
 import type { HostScan } from "./host.js";
-import { LINK_DENIED, LINK_GONE, listDir, readLink, readLinkOr, readStatOrNull, readText } from "./read.js";
+import { LINK_DENIED, LINK_GONE, listDir, readLinkOr, readStatOrNull, readText } from "./read.js";
 import type { ProcInfo } from "./procinfo.js";
 import { childProcess } from "../lazy.js";
 
@@ -12,8 +12,10 @@ export interface EscapedOptions {
   /** Output of `ss -xa`, or null when it cannot be had. Default: runs iproute2's ss (bounded to 5 s). */
   ssUnix?: () => string | null;
   /** How an fd link is read. Default: readLinkOr (tests stand in a denied read, which root cannot fake on files). */
-  readLink?: (path: string) => string | typeof LINK_GONE | typeof LINK_DENIED;
+  readLink?: ReadLink;
 }
+
+type ReadLink = (path: string) => string | typeof LINK_GONE | typeof LINK_DENIED;
 
 /** fd 0 or 1 of a process: what its other end is tells who can still talk to it. */
 export interface StdioEnd {
@@ -85,7 +87,7 @@ function modeOf(procRoot: string, pid: number, fd: string): FdMode | null {
 }
 
 /** fd 0 and 1 of a process; null when its fds may not be read (its fd directory, or a link in it). */
-function readStdio(procRoot: string, pid: number, read: NonNullable<EscapedOptions["readLink"]>): StdioEnd[] | null {
+function readStdio(procRoot: string, pid: number, read: ReadLink): StdioEnd[] | null {
   const fds = listDir(`${procRoot}/${pid}/fd`);
   if (fds === null) return null;
   const ends: StdioEnd[] = [];
@@ -104,7 +106,7 @@ function readStdio(procRoot: string, pid: number, read: NonNullable<EscapedOptio
  * Every open fd of a process with its link text: "gone" when its fd directory is gone or unreadable (the
  * caller asks whether it still lives), "denied" when an fd exists that may not be read.
  */
-function fdLinks(procRoot: string, pid: number, read: NonNullable<EscapedOptions["readLink"]>): [string, string][] | "gone" | "denied" {
+function fdLinks(procRoot: string, pid: number, read: ReadLink): [string, string][] | "gone" | "denied" {
   const dir = `${procRoot}/${pid}/fd`;
   const fds = listDir(dir);
   if (fds === null) return "gone";
@@ -208,13 +210,12 @@ export function senseHostOrphans(procRoot: string, options: HostOrphanOptions, h
 }
 
 /** Every `kind:inode` a set of processes holds on any fd (their own ends do not count as someone else's). */
-function heldBy(procRoot: string, pids: Iterable<number>): Set<string> {
+function heldBy(procRoot: string, pids: Iterable<number>, read: ReadLink): Set<string> {
   const held = new Set<string>();
   for (const pid of pids) {
-    for (const fd of listDir(`${procRoot}/${pid}/fd`) ?? []) {
-      const target = readLink(`${procRoot}/${pid}/fd/${fd}`);
-      if (target !== null) held.add(target);
-    }
+    // Unreadable fds add nothing: the peer then looks held outside, and the root is left alone.
+    const links = fdLinks(procRoot, pid, read);
+    if (typeof links !== "string") for (const [, target] of links) held.add(target);
   }
   return held;
 }
@@ -225,7 +226,7 @@ function heldBy(procRoot: string, pids: Iterable<number>): Set<string> {
  * alone. (Pipes have no such shortcut: opening /proc/PID/fd/N of an anonymous pipe succeeds whether or not
  * it has a reader, so only the scan can tell.)
  */
-function liveOutside(procRoot: string, facts: EscapedFacts): Map<number, string> {
+function liveOutside(procRoot: string, facts: EscapedFacts, read: ReadLink): Map<number, string> {
   const out = new Map<number, string>();
   for (const rootPid of facts.roots) {
     const own = subtreeOf(facts, rootPid);
@@ -235,7 +236,7 @@ function liveOutside(procRoot: string, facts: EscapedFacts): Map<number, string>
       if (e.kind === "socket") {
         const peer = facts.socketPeers?.get(e.inode);
         if (peer === undefined || peer === 0) continue;
-        inside ??= heldBy(procRoot, own);
+        inside ??= heldBy(procRoot, own, read);
         if (!inside.has(`socket:[${peer}]`)) out.set(rootPid, `the peer of socket:[${e.inode}] (fd ${e.fd}) is open outside its subtree`);
         if (out.has(rootPid)) break;
       }
@@ -289,7 +290,7 @@ function gather(procRoot: string, scope: Scope, options: EscapedOptions, host: H
     const text = (options.ssUnix ?? runSsUnix)();
     facts.socketPeers = text === null ? null : peerData(parseSsUnix(text), sockets);
   }
-  if (scope.quick) facts.liveOutside = liveOutside(procRoot, facts);
+  if (scope.quick) facts.liveOutside = liveOutside(procRoot, facts, read);
   const decided = facts.liveOutside ?? new Map<number, string>();
   // The ends of subtrees already known to be talked to need no holders: only the others' are looked for.
   const open = scope.quick ? [...facts.roots].filter((r) => !decided.has(r)).flatMap((r) => subtreeOf(facts, r)).flatMap((pid) => facts.stdio.get(pid) ?? []) : ends;

@@ -158,7 +158,6 @@ export function pageSize(): number {
   return pageBytes;
 }
 
-/** The target of a /proc symlink (cwd, exe, fd/N), or null when gone or not ours to read. */
 /** readLinkOr's answers when there is no link text: the process or fd is gone, or it may not be read. */
 export const LINK_GONE: unique symbol = Symbol("gone");
 export const LINK_DENIED: unique symbol = Symbol("denied");
@@ -180,7 +179,7 @@ export function readLinkOr(path: string): string | typeof LINK_GONE | typeof LIN
   }
 }
 
-/** A link's text, or null when it is gone or may not be read (for callers to whom both mean "unknown"). */
+/** The target of a /proc symlink (cwd, exe, ns/pid), or null when it is gone or may not be read (for callers to whom both mean "unknown"). */
 export function readLink(path: string): string | null {
   const target = readLinkOr(path);
   return typeof target === "string" ? target : null;
