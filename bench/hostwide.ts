@@ -50,7 +50,7 @@ export async function hostWideTimes(rounds: number): Promise<{ bareMs: number; p
 
 export const HOSTWIDE_TARGET = 3;
 
-/** A dead host's two orphans under pid 1, as a crash leaves them: one on pipes, one on a socketpair. */
+/** A dead host's two orphans under pid 1 (or a subreaper), as a crash leaves them: one on pipes, one on a socketpair. */
 export interface DeadHost {
   pids: number[];
   /** SIGKILLs both orphans; idempotent. They also exit by themselves after 10 minutes. */
@@ -72,7 +72,8 @@ function waitLine(child: ReturnType<typeof spawn>): Promise<string> {
 /**
  * Starts the two hosts and SIGKILLs them once their servers run: bash holds the ends of one server's
  * stdin and stdout pipes (the server in a session of its own, so the host's group dies without it); a
- * node host gives the other libuv's socketpairs. Ready when both are children of pid 1.
+ * node host gives the other libuv's socketpairs (the server in a group of its own). Ready when both
+ * have been adopted (by pid 1, or a subreaper).
  */
 export async function startDeadHost(): Promise<DeadHost> {
   const pipeHost = spawn(
@@ -85,15 +86,37 @@ export async function startDeadHost(): Promise<DeadHost> {
     ["-e", 'const c = require("child_process").spawn("sleep", ["600"], { argv0: "mcp-bench-dead-sock", detached: true, stdio: ["pipe", "pipe", "ignore"] }); console.log(c.pid); setInterval(() => {}, 1000);'],
     { stdio: ["ignore", "pipe", "ignore"], detached: true },
   );
-  const pids = [Number(await waitLine(pipeHost)), Number(await waitLine(sockHost))];
-  for (const host of [pipeHost, sockHost]) {
-    host.removeAllListeners("exit");
-    process.kill(-(host.pid as number), "SIGKILL");
-  }
-  const deadline = Date.now() + 10_000;
-  while (!pids.every((pid) => readStatOrNull("/proc", pid)?.ppid === 1)) {
-    if (Date.now() > deadline) throw new Error("the dead host's orphans were not reparented to pid 1");
-    await new Promise((r) => setTimeout(r, 20));
+  const pids: number[] = [];
+  const killAll = (): void => {
+    for (const target of [...pids, ...[pipeHost, sockHost].map((h) => -(h.pid as number))]) {
+      try {
+        process.kill(target, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+  };
+  try {
+    pids.push(Number(await waitLine(pipeHost)), Number(await waitLine(sockHost)));
+    for (const host of [pipeHost, sockHost]) {
+      host.removeAllListeners("exit");
+      process.kill(-(host.pid as number), "SIGKILL");
+    }
+    // Adopted by pid 1, or by a subreaper (systemd --user) where the bench runs under one.
+    const hosts = new Set([pipeHost.pid, sockHost.pid]);
+    const deadline = Date.now() + 10_000;
+    const adopted = (pid: number): boolean => {
+      const stat = readStatOrNull("/proc", pid);
+      if (stat === null) throw new Error(`the dead host's orphan ${pid} exited`);
+      return !hosts.has(stat.ppid);
+    };
+    while (!pids.every(adopted)) {
+      if (Date.now() > deadline) throw new Error("the dead host's orphans were not reparented");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } catch (err) {
+    killAll();
+    throw err;
   }
   let killed = false;
   return {
@@ -101,13 +124,7 @@ export async function startDeadHost(): Promise<DeadHost> {
     kill(): void {
       if (killed) return;
       killed = true;
-      for (const pid of pids) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // gone already
-        }
-      }
+      killAll();
     },
   };
 }
