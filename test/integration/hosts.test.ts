@@ -156,6 +156,28 @@ describe("--all in the supervisor", () => {
   });
 });
 
+/** Why a pid namespace with its own /proc cannot be made and entered here, or null when it can. */
+function noPidNamespace(): string | null {
+  const probe = spawnSync("unshare", ["--pid", "--fork", "--mount-proc", "true"], { encoding: "utf8" });
+  if (probe.status !== 0) return `unshare --pid --fork --mount-proc is not allowed here: ${(probe.stderr || probe.error?.message || "").trim()}`;
+  if (spawnSync("nsenter", ["--version"]).status !== 0) return "nsenter is not installed";
+  return null;
+}
+
+/**
+ * Runs a node script as pid 1 of a fresh pid namespace with its own /proc, and waits for its ready file.
+ * `outer`: its pid out here (unshare's one child; killing it ends the whole namespace, which the test's
+ * clean-up does); `enter`: the prefix that runs a command inside.
+ */
+async function inPidNamespace<T>(script: string[], ready: string): Promise<{ ready: T; outer: number; enter: string[] }> {
+  const u = spawn("unshare", ["--pid", "--fork", "--mount-proc", process.execPath, ...script], { stdio: "ignore" });
+  children.push(u);
+  const doc = await readyFile<T>(ready);
+  const outer = Number(readFileSync(`/proc/${u.pid}/task/${u.pid}/children`, "utf8").trim().split(" ")[0]);
+  pids.push(outer);
+  return { ready: doc, outer, enter: ["nsenter", "-t", String(outer), "-p", "-m"] };
+}
+
 type Crashed = { host: number; pipe: number; sock: number; held: number; holder: number; devnull: number };
 
 /**
@@ -206,45 +228,33 @@ describe("host-wide --orphans: a crashed host's stdio servers", () => {
 
   it("in a pid namespace whose pid 1 is ours (every fd readable): reaps both dead ones, the pipe one too", async (t) => {
     if (spawnSync("python3", ["-c", "0"]).status !== 0) return t.skip("python3 is not installed: the crashing host is a python script");
-    const probe = spawnSync("unshare", ["--pid", "--fork", "--mount-proc", "true"], { encoding: "utf8" });
-    if (probe.status !== 0) return t.skip(`unshare --pid --fork --mount-proc is not allowed here: ${(probe.stderr || probe.error?.message || "").trim()}`);
-    if (spawnSync("nsenter", ["--version"]).status !== 0) return t.skip("nsenter is not installed");
+    const noNs = noPidNamespace();
+    if (noNs !== null) return t.skip(noNs);
     const dir = tempDir();
     const mark = marker();
-    const u = spawn("unshare", ["--pid", "--fork", "--mount-proc", process.execPath, join(FIXTURES, "ns-crash.cjs"), join(FIXTURES, "crash-host.py"), mark, dir], { stdio: "ignore" });
-    children.push(u);
-    const p = await readyFile<Crashed>(join(dir, "ready"));
-    // Its pid out here: unshare's one child. Killing it ends the whole namespace, orphans and all.
-    const outer = Number(readFileSync(`/proc/${u.pid}/task/${u.pid}/children`, "utf8").trim().split(" ")[0]);
-    pids.push(outer);
+    const { ready: p, outer, enter } = await inPidNamespace<Crashed>([join(FIXTURES, "ns-crash.cjs"), join(FIXTURES, "crash-host.py"), mark, dir], join(dir, "ready"));
     // The namespace's own /proc, seen through its pid 1's root: inner pids mean something there.
     const inside = `/proc/${outer}/root/proc`;
     const aliveInside = (pid: number): boolean => {
       const s = readStat(inside, pid);
       return s !== null && s.state !== "Z";
     };
-    await crashedHostCase(p, mark, aliveInside, ["nsenter", "-t", String(outer), "-p", "-m"], true);
+    await crashedHostCase(p, mark, aliveInside, enter, true);
   });
 });
 
 describe("containers: the gateway is pid 1 of its own pid namespace", () => {
   it("--gateway-pid 1 inside reaps two duplicates, keeps one, and pid 1 lives", async (t) => {
-    const probe = spawnSync("unshare", ["--pid", "--fork", "--mount-proc", "true"], { encoding: "utf8" });
-    if (probe.status !== 0) return t.skip(`unshare --pid --fork --mount-proc is not allowed here: ${(probe.stderr || probe.error?.message || "").trim()}`);
-    if (spawnSync("nsenter", ["--version"]).status !== 0) return t.skip("nsenter is not installed");
+    const noNs = noPidNamespace();
+    if (noNs !== null) return t.skip(noNs);
     const dir = tempDir();
     const mark = marker();
-    const u = spawn("unshare", ["--pid", "--fork", "--mount-proc", process.execPath, join(FIXTURES, "pid1-gateway.cjs"), mark, join(dir, "ready")], { stdio: "ignore" });
-    children.push(u);
-    const ready = await readyFile<{ self: number; servers: number[] }>(join(dir, "ready"));
+    const { ready, outer, enter } = await inPidNamespace<{ self: number; servers: number[] }>([join(FIXTURES, "pid1-gateway.cjs"), mark, join(dir, "ready")], join(dir, "ready"));
     assert.equal(ready.self, 1, "the fake gateway is pid 1 inside");
-    // Its pid out here: unshare's one child. Killing it ends the whole namespace.
-    const outer = Number(readFileSync(`/proc/${u.pid}/task/${u.pid}/children`, "utf8").trim().split(" ")[0]);
-    pids.push(outer);
     const inside = (): number[] => readFileSync(`/proc/${outer}/task/${outer}/children`, "utf8").trim().split(" ").filter(Boolean).map(Number);
     await until("three servers", () => inside().length === 3);
 
-    const r = reaper(["--gateway-pid", "1", "--min-age", "0", "--grace", "2s", "--match", `mcp-dup-${mark}`, "--json"], ["nsenter", "-t", String(outer), "-p", "-m"]);
+    const r = reaper(["--gateway-pid", "1", "--min-age", "0", "--grace", "2s", "--match", `mcp-dup-${mark}`, "--json"], enter);
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout) as { gateway: { pid: number }; summary: { kept: number; reaped: number } };
     assert.equal(doc.gateway.pid, 1);
